@@ -20,9 +20,11 @@
 
 pub mod dataset;
 pub mod error;
+pub mod example;
 pub mod fs;
 pub mod ops;
 pub mod runtime;
+pub mod tfrecord;
 pub mod value;
 
 pub use dataset::{Cardinality, Dataset, Options, Parallelism};
