@@ -84,6 +84,16 @@ class Dataset:
         scalars (or ``dtype``)."""
         if not 1 <= len(args) <= 3:
             raise TypeError(f"range: expected 1 to 3 arguments, got {len(args)}")
+        if tracing.is_symbolic_tree(args):
+            # Inside a traced flat_map/interleave function: a template source.
+            full = {1: lambda: (0, args[0], 1), 2: lambda: (*args, 1), 3: lambda: args}
+            bounds = tuple(
+                a if tracing.is_symbolic(a) else np.int64(_count("range", a))
+                for a in full[len(args)]()
+            )
+            ds = Dataset(tracing.template_source("range", bounds))
+            target = as_dtype(dtype)
+            return ds if target == int64 else ds.map(lambda x: math.cast(x, target))
         names = {1: ("stop",), 2: ("start", "stop"), 3: ("start", "stop", "step")}[len(args)]
         values = [_count(n, a) for n, a in zip(names, args, strict=True)]
         start, stop, step = {
@@ -100,12 +110,16 @@ class Dataset:
     @staticmethod
     def from_tensors(tensors: Any) -> Dataset:
         """A dataset of one element, ``tensors`` (a value, or tuples/dicts of values)."""
+        if tracing.is_symbolic_tree(tensors):
+            return Dataset(tracing.template_source("tensors", tensors))
         return Dataset(_native.Dataset.from_tensors(tensors))
 
     @staticmethod
     def from_tensor_slices(tensors: Any) -> Dataset:
         """The slices of ``tensors`` along their first axis: one element per row. Every
         component must have the same first dimension."""
+        if tracing.is_symbolic_tree(tensors):
+            return Dataset(tracing.template_source("slices", tensors))
         return Dataset(_native.Dataset.from_tensor_slices(tensors))
 
     @staticmethod
@@ -224,10 +238,19 @@ class Dataset:
             raise TypeError(f"filter: the predicate must return a scalar bool, got {out_spec}")
         return Dataset(self._native.filter(traced.native()))
 
-    def flat_map(self, map_func: Callable[..., Any], name: str | None = None) -> Dataset:
+    def flat_map(
+        self, map_func: Callable[..., Any], name: str | None = None, trace: bool = True
+    ) -> Dataset:
         """Maps each element to a Dataset and yields their elements one dataset after the
-        other."""
-        return Dataset(self._native.flat_map(_callable("map_func", map_func)))
+        other.
+
+        A function that builds its dataset from ``hr`` ops (``from_tensor_slices``,
+        ``from_tensors`` or ``range`` of traced values, then any transformations) is
+        traced: the dataset is built once as a template and each element binds its values,
+        without the GIL. Anything else runs as Python (``trace=False`` forces it)."""
+        _callable("map_func", map_func)
+        template = tracing.trace_dataset_fn(map_func, self.element_spec) if trace else None
+        return Dataset(self._native.flat_map(template if template is not None else map_func))
 
     def interleave(
         self,
@@ -237,17 +260,21 @@ class Dataset:
         num_parallel_calls: int | None = None,
         deterministic: bool | None = None,
         name: str | None = None,
+        trace: bool = True,
     ) -> Dataset:
         """Maps each element to a Dataset and interleaves them: ``cycle_length`` datasets
         open at once (default: AUTOTUNE, the number of cores), ``block_length`` consecutive
         elements from each in turn (default 1). ``num_parallel_calls`` reads the open
-        datasets ahead on engine threads; order is kept unless ``deterministic=False``."""
+        datasets ahead on engine threads; order is kept unless ``deterministic=False``.
+        ``map_func`` is traced as in ``flat_map``."""
         _callable("map_func", map_func)
+        template = tracing.trace_dataset_fn(map_func, self.element_spec) if trace else None
         cycle = AUTOTUNE if cycle_length is None else _count("cycle_length", cycle_length)
         block = 1 if block_length is None else _count("block_length", block_length)
         npc = _count("num_parallel_calls", num_parallel_calls, allow_none=True)
         det = None if deterministic is None else _flag("deterministic", deterministic)
-        return Dataset(self._native.interleave(map_func, cycle, block, npc, det))
+        func = template if template is not None else map_func
+        return Dataset(self._native.interleave(func, cycle, block, npc, det))
 
     def batch(
         self,

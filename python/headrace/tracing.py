@@ -41,10 +41,12 @@ class NotTraceable(Exception):
 
 
 class _Graph:
-    """The nodes a trace appends, in order."""
+    """The nodes a trace appends, in order, and (for a flat_map/interleave function) the
+    nodes whose values the inner dataset is made from, its parameters."""
 
     def __init__(self) -> None:
         self.nodes: list[tuple[Any, ...]] = []
+        self.params: list[int] = []
 
     def add(self, node: tuple[Any, ...], dtype: DType, shape: Shape) -> Symbol:
         self.nodes.append(node)
@@ -185,6 +187,44 @@ class Symbol:
 def is_symbolic(*values: Any) -> bool:
     """Whether any of ``values`` is a placeholder (the call is being traced)."""
     return any(isinstance(v, Symbol) for v in values)
+
+
+def is_symbolic_tree(value: Any) -> bool:
+    """Whether a (nested tuple/list/dict) value holds a placeholder."""
+    if isinstance(value, Symbol):
+        return True
+    if isinstance(value, tuple | list):
+        return any(is_symbolic_tree(v) for v in value)
+    if isinstance(value, dict):
+        return any(is_symbolic_tree(v) for v in value.values())
+    return False
+
+
+def template_source(kind: str, args: Any) -> Any:
+    """A source dataset made from traced values, inside a flat_map/interleave function:
+    ``kind`` ("tensors", "slices", "range") of ``args``, whose placeholders (and constants
+    beside them) become parameters of the template. Returns the native dataset."""
+    graph = active_graph()
+    if graph is None:
+        raise NotTraceable("a dataset made from a traced value outside a trace")
+
+    def tree(value: Any) -> tuple[Any, Any]:
+        if isinstance(value, tuple | list) and not isinstance(value, Symbol):
+            pairs = [tree(v) for v in value]
+            return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+        if isinstance(value, dict):
+            pairs = {k: tree(value[k]) for k in sorted(value)}
+            return {k: p[0] for k, p in pairs.items()}, {k: p[1] for k, p in pairs.items()}
+        symbol = value if isinstance(value, Symbol) else _constant(graph, value, None)
+        if symbol._graph is not graph:
+            raise NotTraceable("a dataset made from a value traced by another function")
+        graph.params.append(symbol._index)
+        return len(graph.params) - 1, TensorSpec(symbol.shape, symbol.dtype)
+
+    indices, spec = tree(args)
+    from .spec import spec_to_native
+
+    return _native.param_source(kind, indices, spec_to_native(spec))
 
 
 def _constant(graph: _Graph, value: Any, like: DType | None) -> Symbol:
@@ -510,6 +550,8 @@ def _outputs(graph: _Graph, result: Any) -> tuple[Any, Any]:
     if not isinstance(result, Symbol):
         if result is None:
             raise NotTraceable("the function returned None")
+        if hasattr(result, "_native"):
+            raise NotTraceable("the function returned a dataset")
         result = _constant(graph, result, None)
     elif result._graph is not graph:
         raise InvalidArgumentError("the function returned a value traced by another function")
@@ -574,15 +616,16 @@ def fuse(first: Traced, second: Traced) -> Traced:
     return Traced(nodes, relink(second.output), f"{first.name} then {second.name}", second.spec)
 
 
-def trace(fn: Callable[..., Any], spec: Any, name: str) -> Traced | None:
-    """Traces ``fn`` on placeholders for elements of ``spec``, or returns None when ``fn``
-    must run as Python."""
+def _run_traced(fn: Callable[..., Any], spec: Any) -> tuple[_Graph, Any] | None:
+    """Calls ``fn`` on placeholders for elements of ``spec``: the graph and the result, or
+    None when ``fn`` must run as Python. Traces nest (a flat_map function's inner map)."""
     if not _spec_known(spec) or not _pure_function(fn):
         return None
     graph = _Graph()
     args = _placeholders(graph, spec, [0])
     untraceable: list[str] = []
-    previous = sys.getprofile()
+    previous_profile = sys.getprofile()
+    previous_graph = active_graph()
     sys.setprofile(_watch_calls(untraceable))
     _ACTIVE.graph = graph
     try:
@@ -592,13 +635,42 @@ def trace(fn: Callable[..., Any], spec: Any, name: str) -> Traced | None:
     except Exception:
         return None
     finally:
-        _ACTIVE.graph = None
-        sys.setprofile(previous)
+        _ACTIVE.graph = previous_graph
+        sys.setprofile(previous_profile)
     if untraceable:
         return None
+    return graph, result
+
+
+def _qualname(fn: Any) -> str:
+    return str(getattr(fn, "__qualname__", getattr(fn, "__name__", "function")))
+
+
+def trace(fn: Callable[..., Any], spec: Any, name: str) -> Traced | None:
+    """Traces ``fn`` on placeholders for elements of ``spec``, or returns None when ``fn``
+    must run as Python."""
+    run = _run_traced(fn, spec)
+    if run is None:
+        return None
+    graph, result = run
     try:
         output, out_spec = _outputs(graph, result)
     except NotTraceable:
         return None
-    qualname = getattr(fn, "__qualname__", getattr(fn, "__name__", "function"))
-    return Traced(graph.nodes, output, qualname, out_spec)
+    return Traced(graph.nodes, output, _qualname(fn), out_spec)
+
+
+def trace_dataset_fn(fn: Callable[..., Any], spec: Any) -> Any:
+    """Traces a flat_map/interleave function: when ``fn`` builds its dataset from ``hr``
+    ops and template sources (``from_tensors``, ``from_tensor_slices``, ``range`` of traced
+    values), returns the native ``TemplateFn`` (a graph computing the parameters, and the
+    inner pipeline built once); otherwise None, and ``fn`` runs as Python."""
+    run = _run_traced(fn, spec)
+    if run is None:
+        return None
+    graph, result = run
+    native = getattr(result, "_native", None)
+    if native is None or not isinstance(native, _native.Dataset):
+        return None
+    parameters = Traced(graph.nodes, list(graph.params), _qualname(fn), None)
+    return _native.TemplateFn(parameters.native(), native)

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use headrace::dataset::zip::DatasetStructure;
-use headrace::dataset::{MapFn, Parallelism, PredicateFn};
+use headrace::dataset::{DatasetFn, MapFn, Parallelism, PredicateFn};
 use headrace::value::PartialShape;
 use headrace::{Dataset, Options};
 use pyo3::exceptions::PyTypeError;
@@ -19,6 +19,7 @@ use crate::function::{
 };
 use crate::graph::NativeGraph;
 use crate::iterator::NativeIterator;
+use crate::template::NativeTemplateFn;
 
 /// `tf.data.AUTOTUNE`.
 pub const AUTOTUNE: i64 = -1;
@@ -46,6 +47,18 @@ fn parallelism(py: Python<'_>, name: &str, n: Option<i64>) -> PyResult<Option<Pa
             .map(Some)
             .map_err(|e| to_py(py, e)),
     }
+}
+
+/// A flat_map/interleave function: traced (a `TemplateFn`, whose datasets' spec is
+/// known) or Python.
+fn dataset_fn(func: &Bound<'_, PyAny>) -> PyResult<(Arc<dyn DatasetFn>, headrace::ElementSpec)> {
+    if let Ok(t) = func.cast::<NativeTemplateFn>() {
+        let f = t.get().function.clone();
+        let spec = f.element_spec();
+        return Ok((f, spec));
+    }
+    let f = PyDatasetFn(PyFunction::new(func, "map_func")?);
+    Ok((Arc::new(f), headrace::ElementSpec::Unknown))
 }
 
 fn structure_of(obj: &Bound<'_, PyAny>) -> PyResult<DatasetStructure> {
@@ -156,10 +169,8 @@ impl NativeDataset {
     }
 
     fn flat_map(&self, func: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let f = PyDatasetFn(PyFunction::new(func, "map_func")?);
-        ok(self
-            .inner
-            .flat_map_with(Arc::new(f), headrace::ElementSpec::Unknown))
+        let (f, spec) = dataset_fn(func)?;
+        ok(self.inner.flat_map_with(f, spec))
     }
 
     #[pyo3(signature = (func, cycle_length, block_length, num_parallel_calls=None, deterministic=None))]
@@ -172,19 +183,13 @@ impl NativeDataset {
         num_parallel_calls: Option<i64>,
         deterministic: Option<bool>,
     ) -> PyResult<Self> {
-        let f = PyDatasetFn(PyFunction::new(func, "map_func")?);
+        let (f, spec) = dataset_fn(func)?;
         let cycle = parallelism(py, "cycle_length", Some(cycle_length))?.unwrap();
         let parallel = parallelism(py, "num_parallel_calls", num_parallel_calls)?;
         wrap(
             py,
-            self.inner.interleave_with(
-                Arc::new(f),
-                cycle,
-                block_length,
-                parallel,
-                deterministic,
-                headrace::ElementSpec::Unknown,
-            ),
+            self.inner
+                .interleave_with(f, cycle, block_length, parallel, deterministic, spec),
         )
     }
 

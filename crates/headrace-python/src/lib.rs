@@ -11,6 +11,7 @@ mod function;
 mod graph;
 mod iterator;
 mod ops;
+mod template;
 
 /// The number of cores the engine uses when told AUTOTUNE.
 #[pyfunction]
@@ -24,6 +25,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<iterator::NativeIterator>()?;
     m.add_class::<convert::TensorOwner>()?;
     m.add_class::<graph::NativeGraph>()?;
+    m.add_class::<template::NativeTemplateFn>()?;
+    m.add_function(wrap_pyfunction!(template::param_source, m)?)?;
     m.add_function(wrap_pyfunction!(available_cores, m)?)?;
     m.add_function(wrap_pyfunction!(ops::binary_op, m)?)?;
     m.add_function(wrap_pyfunction!(ops::unary_op, m)?)?;

@@ -85,19 +85,20 @@ impl DatasetNode for CacheNode {
 
     fn iterate(&self, ctx: &Context) -> Result<BoxIterator> {
         if self.filename.is_empty() {
+            // In a template binding, each element's dataset has its own cache.
+            let memory = ctx
+                .instance_state(self, Shared::default)
+                .map(|m| (*m).clone())
+                .unwrap_or_else(|| self.memory.clone());
             // Cloned out so the lock is not held while the input's iterator is built.
-            let cached = self
-                .memory
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
+            let cached = memory.lock().unwrap_or_else(|e| e.into_inner()).clone();
             if let Some(cached) = cached {
                 return Ok(Box::new(ReplayIter { cached, next: 0 }));
             }
             return Ok(Box::new(MemoryWriteIter {
                 input: self.input.make_iterator(ctx)?,
                 seen: Some(Vec::new()),
-                shared: self.memory.clone(),
+                shared: memory,
                 cancel: ctx.cancel.clone(),
             }));
         }

@@ -37,6 +37,7 @@ pub mod shard;
 pub mod shuffle;
 pub mod skip;
 pub mod take;
+pub mod template;
 pub mod tensor_slices;
 pub mod unbatch;
 pub mod zip;
@@ -154,6 +155,21 @@ pub struct Context {
     inner_of: Option<Arc<str>>,
     /// The counters of the stage being built.
     stats: Option<Arc<StageStats>>,
+    /// The parameters bound to a template (see `template.rs`): set while building the
+    /// dataset a traced flat_map/interleave function made from one element.
+    pub(crate) params: Option<Arc<[Element]>>,
+    /// The dataset instance a template's binding makes (see [`InstanceState`]).
+    instance: Option<Arc<InstanceState>>,
+}
+
+/// The state that nodes keep across their iterators (shuffle's epoch count, cache's
+/// elements) belongs to one dataset. A template (`template.rs`) is one node tree that
+/// stands for a new dataset per element, so inside a binding that state lives here, one
+/// per binding, rather than in the node.
+#[derive(Default)]
+pub(crate) struct InstanceState {
+    states:
+        std::sync::Mutex<std::collections::HashMap<usize, Arc<dyn std::any::Any + Send + Sync>>>,
 }
 
 impl Context {
@@ -164,6 +180,8 @@ impl Context {
             registry: Arc::new(StatsRegistry::default()),
             inner_of: None,
             stats: None,
+            params: None,
+            instance: None,
         }
     }
 
@@ -188,6 +206,35 @@ impl Context {
             inner_of: Some(owner.into()),
             ..self.clone()
         }
+    }
+
+    /// The same context with a template's parameters bound, for the dataset instance
+    /// `instance`.
+    pub(crate) fn bind(&self, params: Arc<[Element]>, instance: Arc<InstanceState>) -> Context {
+        Context {
+            params: Some(params),
+            instance: Some(instance),
+            ..self.clone()
+        }
+    }
+
+    /// `node`'s state in the template binding being iterated, made by `init` on first use;
+    /// `None` outside a binding, where the node keeps its own.
+    pub(crate) fn instance_state<S: Send + Sync + 'static>(
+        &self,
+        node: &impl DatasetNode,
+        init: impl FnOnce() -> S,
+    ) -> Option<Arc<S>> {
+        let instance = self.instance.as_ref()?;
+        let key = node as *const _ as *const () as usize;
+        let mut states = instance.states.lock().unwrap_or_else(|e| e.into_inner());
+        let state = states.entry(key).or_insert_with(|| Arc::new(init()));
+        Some(
+            state
+                .clone()
+                .downcast::<S>()
+                .expect("one node keeps one type of state"),
+        )
     }
 
     /// The counters of the stage being built.

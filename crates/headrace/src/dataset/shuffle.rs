@@ -61,7 +61,14 @@ impl DatasetNode for ShuffleNode {
             input: Some(self.input.make_iterator(ctx)?),
             buffer: Vec::with_capacity(self.buffer_size.min(1 << 16)),
             buffer_size: self.buffer_size,
-            rng: self.seeds.next_rng(),
+            rng: match ctx.instance_state(self, || {
+                // A new dataset per binding: seeded, it repeats the seed's orders; unseeded,
+                // it draws its own seed, as each tf.data dataset made by a function does.
+                SeedSequence::new(stage_seed(self.seed), self.reshuffle)
+            }) {
+                Some(seeds) => seeds.next_rng(),
+                None => self.seeds.next_rng(),
+            },
         }))
     }
 }
