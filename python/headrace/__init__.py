@@ -12,7 +12,7 @@ Port a pipeline by changing ``tf.`` to ``hr.``::
         ...
 """
 
-from . import data, errors, io, math, random, strings
+from . import data, errors, io, math, ragged, random, sparse, strings
 from .array_ops import (
     concat,
     expand_dims,
@@ -29,6 +29,7 @@ from .array_ops import (
     where,
     zeros,
 )
+from .composite import RaggedTensor, SparseTensor
 from .dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
 from .dtypes import (
     DType,
@@ -50,7 +51,7 @@ from .dtypes import (
 )
 from .math import cast
 from .options import Options
-from .spec import TensorSpec
+from .spec import RaggedTensorSpec, SparseTensorSpec, TensorSpec
 
 bool = bool_  # noqa: A001  tf.bool; the builtin stays reachable as builtins.bool
 
@@ -77,6 +78,10 @@ __all__ = [
     "DType",
     "Dataset",
     "Options",
+    "RaggedTensor",
+    "RaggedTensorSpec",
+    "SparseTensor",
+    "SparseTensorSpec",
     "TensorSpec",
     "as_dtype",
     "cast",
@@ -90,7 +95,9 @@ __all__ = [
     "int8",
     "io",
     "math",
+    "ragged",
     "random",
+    "sparse",
     "strings",
     "int16",
     "int32",

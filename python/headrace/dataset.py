@@ -17,9 +17,16 @@ from typing import Any
 import numpy as np
 
 from . import _native, math, tracing
+from .composite import RaggedTensor, SparseTensor
 from .dtypes import DType, as_dtype, int64
 from .options import Options
-from .spec import TensorSpec, spec_from_native, spec_to_native
+from .spec import (
+    RaggedTensorSpec,
+    SparseTensorSpec,
+    TensorSpec,
+    spec_from_native,
+    spec_to_native,
+)
 
 AUTOTUNE: int = _native.AUTOTUNE
 INFINITE_CARDINALITY: int = _native.INFINITE_CARDINALITY
@@ -463,6 +470,8 @@ def _conform(value: Any, spec: Any, path: str) -> Any:
         if not isinstance(value, dict) or set(value) != set(spec):
             raise TypeError(f"from_generator: {where} should be a dict with keys {sorted(spec)}")
         return {k: _conform(value[k], s, f"{path}[{k!r}]") for k, s in spec.items()}
+    if isinstance(spec, RaggedTensorSpec | SparseTensorSpec):
+        return _conform_composite(value, spec, where)
     dtype: DType = spec.dtype
     arr = np.asarray(value, dtype=object if dtype.name == "string" else dtype.as_numpy_dtype)
     if spec.shape is not None and not spec.is_compatible_with(TensorSpec(arr.shape, dtype)):
@@ -471,6 +480,32 @@ def _conform(value: Any, spec: Any, path: str) -> Any:
             f"compatible with the declared shape {spec.shape}"
         )
     return arr
+
+
+def _conform_composite(value: Any, spec: Any, where: str) -> Any:
+    """A generator's RaggedTensor or SparseTensor, its values cast to the spec's dtype."""
+    np_dtype = object if spec.dtype.name == "string" else spec.dtype.as_numpy_dtype
+    if isinstance(spec, SparseTensorSpec):
+        if not isinstance(value, SparseTensor):
+            raise TypeError(
+                f"from_generator: {where} should be an hr.SparseTensor, got {type(value).__name__}"
+            )
+        return SparseTensor(value.indices, np.asarray(value.values, np_dtype), value.dense_shape)
+    if spec.ragged_rank == 0:
+        raise TypeError(
+            "from_generator: a RaggedTensorSpec needs ragged_rank >= 1 (give a TensorSpec "
+            "with None dimensions for arrays of varying shape)"
+        )
+    if not isinstance(value, RaggedTensor):
+        raise TypeError(
+            f"from_generator: {where} should be an hr.RaggedTensor, got {type(value).__name__}"
+        )
+    if value.ragged_rank != spec.ragged_rank:
+        raise ValueError(
+            f"from_generator: {where} has ragged_rank {value.ragged_rank}, the spec "
+            f"declares {spec.ragged_rank}"
+        )
+    return RaggedTensor(np.asarray(value.flat_values, np_dtype), value.nested_row_splits)
 
 
 def _is_shape(value: Any) -> bool:

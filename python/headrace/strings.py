@@ -1,7 +1,7 @@
 """``hr.strings``: string ops with ``tf.strings``' names, element-wise over string tensors.
 
 Eagerly they return numpy (object arrays of ``bytes`` for strings); inside a traced function
-they add native kernels to its graph. ``split`` is eager only (its result is ragged).
+they add native kernels to its graph.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _native, tracing
+from .composite import RaggedTensor
 from .dtypes import as_dtype, bool_, float32, int32, string
 
 
@@ -45,12 +46,17 @@ def join(inputs: Any, separator: str | bytes = "") -> Any:
     return _op("join", _bytes(separator), list(inputs), string)
 
 
-def split(input: Any, sep: str | bytes | None = None) -> list[list[bytes]]:  # noqa: A002
-    """The pieces of each string of a scalar or vector: on runs of whitespace (``sep=None``)
-    or exactly on ``sep``. Eager only: returns a list of lists of ``bytes``."""
+def split(input: Any, sep: str | bytes | None = None) -> Any:  # noqa: A002
+    """The pieces of each string, on runs of whitespace (``sep=None``) or exactly on
+    ``sep``: a scalar gives a vector of pieces, a vector a ``RaggedTensor`` (one row of
+    pieces per string), as ``tf.strings.split``."""
+    separator = None if sep is None else _bytes(sep)
     if tracing.is_symbolic(input):
-        raise tracing.NotTraceable("strings.split is not traced (its result is ragged)")
-    return _native.split_op(input, None if sep is None else _bytes(sep))
+        return tracing.split_op(input, separator)
+    parts = _native.split_op(input, separator)
+    if len(parts) == 1:
+        return parts[0]
+    return RaggedTensor(parts[0], [parts[1]])
 
 
 def to_number(string_tensor: Any, out_type: Any = float32) -> Any:

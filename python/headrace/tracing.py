@@ -40,6 +40,11 @@ class NotTraceable(Exception):
     """The function is not built only from hr ops: it runs as Python."""
 
 
+class ForeignSymbol(NotTraceable):
+    """A placeholder of one trace used in another (an inner function using the outer
+    function's value): the outer function cannot be traced either."""
+
+
 class _Graph:
     """The nodes a trace appends, in order, and (for a flat_map/interleave function) the
     nodes whose values the inner dataset is made from, its parameters."""
@@ -49,6 +54,8 @@ class _Graph:
         self.params: list[int] = []
 
     def add(self, node: tuple[Any, ...], dtype: DType, shape: Shape) -> Symbol:
+        if active_graph() is not self:
+            raise ForeignSymbol("a value traced by another function")
         self.nodes.append(node)
         return Symbol(self, len(self.nodes) - 1, dtype, shape)
 
@@ -217,7 +224,7 @@ def template_source(kind: str, args: Any) -> Any:
             return {k: p[0] for k, p in pairs.items()}, {k: p[1] for k, p in pairs.items()}
         symbol = value if isinstance(value, Symbol) else _constant(graph, value, None)
         if symbol._graph is not graph:
-            raise NotTraceable("a dataset made from a value traced by another function")
+            raise ForeignSymbol("a dataset made from a value traced by another function")
         graph.params.append(symbol._index)
         return len(graph.params) - 1, TensorSpec(symbol.shape, symbol.dtype)
 
@@ -272,7 +279,7 @@ def binary(op: str, x: Any, y: Any) -> Symbol:
     symbols = [v for v in (x, y) if isinstance(v, Symbol)]
     graph = symbols[0]._graph
     if any(s._graph is not graph for s in symbols):
-        raise InvalidArgumentError(f"{op}: operands come from different traced functions")
+        raise ForeignSymbol(f"{op}: operands come from different traced functions")
     like = symbols[0].dtype
     a = x if isinstance(x, Symbol) else _constant(graph, x, like)
     b = y if isinstance(y, Symbol) else _constant(graph, y, like)
@@ -332,7 +339,11 @@ def slice_items(key: Any) -> list[tuple[Any, ...]]:
 
 
 def _as_symbol(graph: _Graph, value: Any) -> Symbol:
-    return value if isinstance(value, Symbol) else _constant(graph, value, None)
+    if isinstance(value, Symbol):
+        if value._graph is not graph:
+            raise ForeignSymbol("operands come from different traced functions")
+        return value
+    return _constant(graph, value, None)
 
 
 def array_op(name: str, attrs: Any, inputs: list[Any]) -> Symbol:
@@ -379,6 +390,25 @@ def text_op(name: str, attrs: Any, inputs: list[Any], dtype: DType, shape: Shape
         if s.dtype.name != "string":
             raise InvalidArgumentError(f"{name}: needs a string tensor, got {s.dtype.name}")
     return graph.add(("text", name, attrs, [s._index for s in symbols]), dtype, shape)
+
+
+def split_op(x: Symbol, sep: bytes | None) -> Any:
+    """``strings.split`` in a trace: a scalar gives a vector of pieces, a vector a
+    RaggedTensor of them."""
+    from .composite import RaggedTensor
+
+    if x.dtype.name != "string":
+        raise InvalidArgumentError(f"split: needs a string tensor, got {x.dtype.name}")
+    if x.shape is None or len(x.shape) > 1:
+        raise InvalidArgumentError(f"split: needs a scalar or a vector, got shape {x.shape}")
+    graph = x._graph
+    from .dtypes import int64, string
+
+    values = graph.add(("multi", "split", sep, [x._index]), string, (None,))
+    if len(x.shape) == 0:
+        return values
+    splits = graph.add(("part", values._index, 1), int64, (None,))
+    return RaggedTensor(values, [splits])
 
 
 def _axes(op: str, axis: Any, rank: int | None) -> list[int]:
@@ -524,9 +554,27 @@ def _placeholders(graph: _Graph, spec: Any, counter: list[int]) -> Any:
         return {k: _placeholders(graph, spec[k], counter) for k in sorted(spec)}
     if isinstance(spec, tuple):
         return tuple(_placeholders(graph, s, counter) for s in spec)
+    from .composite import RaggedTensor, SparseTensor
+    from .dtypes import int64
+    from .spec import RaggedTensorSpec, SparseTensorSpec
+
+    def leaf(dtype: DType, shape: Shape) -> Symbol:
+        counter[0] += 1
+        return graph.add(("input", counter[0] - 1), dtype, shape)
+
+    if isinstance(spec, RaggedTensorSpec):
+        inner = None if spec.shape is None else tuple(spec.shape[1 + spec.ragged_rank :])
+        values = leaf(spec.dtype, None if inner is None else (None, *inner))
+        if spec.ragged_rank == 0:
+            return values
+        return RaggedTensor(values, [leaf(int64, (None,)) for _ in range(spec.ragged_rank)])
+    if isinstance(spec, SparseTensorSpec):
+        rank = None if spec.shape is None else len(spec.shape)
+        return SparseTensor(
+            leaf(int64, (None, rank)), leaf(spec.dtype, (None,)), leaf(int64, (rank,))
+        )
     assert isinstance(spec, TensorSpec)
-    counter[0] += 1
-    return graph.add(("input", counter[0] - 1), spec.dtype, spec.shape)
+    return leaf(spec.dtype, spec.shape)
 
 
 def _spec_known(spec: Any) -> bool:
@@ -540,7 +588,25 @@ def _spec_known(spec: Any) -> bool:
 
 
 def _outputs(graph: _Graph, result: Any) -> tuple[Any, Any]:
-    """The output tree (node indices; lists for tuples) and its spec."""
+    """The output tree (node indices; lists for tuples; ("ragged" | "sparse", nodes) for
+    composite values) and its spec."""
+    from .composite import RaggedTensor, SparseTensor
+    from .spec import RaggedTensorSpec, SparseTensorSpec
+
+    if isinstance(result, RaggedTensor):
+        parts = [_outputs(graph, p)[0] for p in result._components()]
+        values = result.flat_values
+        shape = (
+            None
+            if values.shape is None
+            else (None, *([None] * result.ragged_rank), *values.shape[1:])
+        )
+        return ("ragged", parts), RaggedTensorSpec(shape, values.dtype, result.ragged_rank)
+    if isinstance(result, SparseTensor):
+        parts = [_outputs(graph, p)[0] for p in result._components()]
+        rank = result.dense_shape.shape[0] if result.dense_shape.shape else None
+        shape = None if rank is None else (None,) * rank
+        return ("sparse", parts), SparseTensorSpec(shape, result.values.dtype)
     if isinstance(result, tuple | list):
         pairs = [_outputs(graph, r) for r in result]
         return [p[0] for p in pairs], tuple(p[1] for p in pairs)
@@ -554,7 +620,7 @@ def _outputs(graph: _Graph, result: Any) -> tuple[Any, Any]:
             raise NotTraceable("the function returned a dataset")
         result = _constant(graph, result, None)
     elif result._graph is not graph:
-        raise InvalidArgumentError("the function returned a value traced by another function")
+        raise ForeignSymbol("the function returned a value traced by another function")
     return result._index, TensorSpec(result.shape, result.dtype)
 
 
@@ -576,6 +642,8 @@ class Traced:
 
 
 def _flatten_output(output: Any) -> list[int]:
+    if isinstance(output, tuple):  # ("ragged" | "sparse", [component nodes])
+        return list(output[1])
     if isinstance(output, list):
         return [i for o in output for i in _flatten_output(o)]
     if isinstance(output, dict):
@@ -584,7 +652,16 @@ def _flatten_output(output: Any) -> list[int]:
 
 
 # Where each node kind keeps its operand indices.
-_OPERANDS = {"binary": (2, 3), "unary": (2,), "cast": (1,), "reduce": (2,), "arg": (2,)}
+_OPERANDS = {
+    "binary": (2, 3),
+    "unary": (2,),
+    "cast": (1,),
+    "reduce": (2,),
+    "arg": (2,),
+    "part": (1,),
+}
+# Node kinds whose operands are a list at position 3.
+_OPERAND_LISTS = ("array", "text", "multi")
 
 
 def fuse(first: Traced, second: Traced) -> Traced:
@@ -601,12 +678,14 @@ def fuse(first: Traced, second: Traced) -> Traced:
         new = list(node)
         for pos in _OPERANDS.get(kind, ()):
             new[pos] = remap[new[pos]]
-        if kind == "array":
+        if kind in _OPERAND_LISTS:
             new[3] = [remap[i] for i in new[3]]
         nodes.append(tuple(new))
         remap.append(len(nodes) - 1)
 
     def relink(o: Any) -> Any:
+        if isinstance(o, tuple):
+            return (o[0], [remap[i] for i in o[1]])
         if isinstance(o, list):
             return [relink(x) for x in o]
         if isinstance(o, dict):
@@ -622,14 +701,18 @@ def _run_traced(fn: Callable[..., Any], spec: Any) -> tuple[_Graph, Any] | None:
     if not _spec_known(spec) or not _pure_function(fn):
         return None
     graph = _Graph()
-    args = _placeholders(graph, spec, [0])
     untraceable: list[str] = []
     previous_profile = sys.getprofile()
     previous_graph = active_graph()
-    sys.setprofile(_watch_calls(untraceable))
     _ACTIVE.graph = graph
+    args = _placeholders(graph, spec, [0])
+    sys.setprofile(_watch_calls(untraceable))
     try:
         result = fn(*args) if isinstance(args, tuple) else fn(args)
+    except ForeignSymbol:
+        if previous_graph is not None:
+            raise  # the enclosing function uses its own value in this one: not traceable
+        return None
     except InvalidArgumentError:
         raise
     except Exception:
@@ -642,6 +725,28 @@ def _run_traced(fn: Callable[..., Any], spec: Any) -> tuple[_Graph, Any] | None:
     return graph, result
 
 
+def _captures_symbol(fn: Any) -> bool:
+    """Whether ``fn``'s closure or defaults hold a placeholder of an enclosing trace."""
+    cells = [c.cell_contents for c in (getattr(fn, "__closure__", None) or ()) if _bound(c)]
+    defaults = list(getattr(fn, "__defaults__", None) or ())
+    return any(is_symbolic_tree(v) for v in cells + defaults)
+
+
+def _bound(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
+
+
+def _untraced(fn: Any) -> None:
+    """``fn`` runs as Python. Inside an enclosing trace, a Python function holding that
+    trace's placeholders could never run: the enclosing function runs as Python too."""
+    if active_graph() is not None and _captures_symbol(fn):
+        raise ForeignSymbol("a Python function inside a traced one uses its traced values")
+
+
 def _qualname(fn: Any) -> str:
     return str(getattr(fn, "__qualname__", getattr(fn, "__name__", "function")))
 
@@ -651,11 +756,17 @@ def trace(fn: Callable[..., Any], spec: Any, name: str) -> Traced | None:
     must run as Python."""
     run = _run_traced(fn, spec)
     if run is None:
+        _untraced(fn)
         return None
     graph, result = run
     try:
         output, out_spec = _outputs(graph, result)
+    except ForeignSymbol:
+        if active_graph() is not None:
+            raise
+        return None
     except NotTraceable:
+        _untraced(fn)
         return None
     return Traced(graph.nodes, output, _qualname(fn), out_spec)
 
@@ -667,10 +778,12 @@ def trace_dataset_fn(fn: Callable[..., Any], spec: Any) -> Any:
     inner pipeline built once); otherwise None, and ``fn`` runs as Python."""
     run = _run_traced(fn, spec)
     if run is None:
+        _untraced(fn)
         return None
     graph, result = run
     native = getattr(result, "_native", None)
     if native is None or not isinstance(native, _native.Dataset):
+        _untraced(fn)
         return None
     parameters = Traced(graph.nodes, list(graph.params), _qualname(fn), None)
     return _native.TemplateFn(parameters.native(), native)

@@ -25,8 +25,27 @@ def test_substr_join_split():
     with pytest.raises(hr.errors.InvalidArgumentError, match="substr"):
         hr.strings.substr(b"abc", 5, 1)
     assert hr.strings.join([objs([b"a", b"b"]), b"x"], separator="/").tolist() == [b"a/x", b"b/x"]
-    assert hr.strings.split(objs(WORDS)) == [w.split() for w in WORDS]
-    assert hr.strings.split(b"a,,b", sep=",") == [[b"a", b"", b"b"]]
+    ragged = hr.strings.split(objs(WORDS))
+    assert isinstance(ragged, hr.RaggedTensor)
+    assert ragged.to_list() == [w.split() for w in WORDS]
+    assert hr.strings.split(b"a,,b", sep=",").tolist() == [b"a", b"", b"b"]
+
+
+@pytest.mark.parametrize("sep", [None, b",", b"ab"])
+def test_traced_split_equals_eager_split(sep):
+    texts = [b"", b"a", b" a  b ", b"a,,b", b"abab", b"x ab,y", b",", b"  "]
+    eager = [hr.strings.split(t, sep=sep).tolist() for t in texts]
+    per_element = hr.Dataset.from_tensor_slices(texts).map(lambda t: hr.strings.split(t, sep=sep))
+    assert "(traced" in repr(per_element)
+    assert [x.tolist() for x in per_element] == eager
+    batched = (
+        hr.Dataset.from_tensor_slices(texts).batch(3).map(lambda t: hr.strings.split(t, sep=sep))
+    )
+    assert batched.element_spec == hr.RaggedTensorSpec((None, None), hr.string, 1)
+    rows = [row for b in batched for row in b.to_list()]
+    assert rows == eager
+    # and back to one row per string
+    assert [x.tolist() for x in batched.unbatch()] == eager
 
 
 def test_to_number_and_regex():

@@ -121,3 +121,28 @@ def test_transformation_arguments_from_traced_values_run_as_python():
     ds = hr.Dataset.range(4).flat_map(lambda x: hr.Dataset.range(4).take(x))
     assert not is_traced(ds)
     assert as_lists(ds) == [0, 0, 1, 0, 1, 2]
+
+
+def test_inner_functions_using_the_outer_value_make_the_outer_run_as_python():
+    ds = hr.Dataset.range(3).flat_map(lambda x: hr.Dataset.range(3).map(lambda y: x + y))
+    assert "<lambda> (python))" in repr(ds) and "(traced" not in repr(ds)
+    assert as_lists(ds) == [0, 1, 2, 1, 2, 3, 2, 3, 4]
+    ds = hr.Dataset.range(4).interleave(
+        lambda x: hr.Dataset.range(4).filter(lambda y: y < x), cycle_length=2
+    )
+    assert sorted(as_lists(ds)) == [0, 0, 0, 1, 1, 2]
+
+
+def test_inner_functions_of_their_own_are_traced_inside_the_template():
+    ds = hr.Dataset.range(3).flat_map(
+        lambda x: hr.Dataset.from_tensors(x).repeat(2).map(lambda y: y * 10)
+    )
+    assert "(traced" in repr(ds) and "(python)" not in repr(ds)
+    assert as_lists(ds) == [0, 0, 10, 10, 20, 20]
+
+
+def test_split_in_a_traced_flat_map_yields_the_words():
+    lines = hr.Dataset.from_tensor_slices([b"the cat", b"", b"sat on  it"])
+    words = lines.flat_map(lambda line: hr.Dataset.from_tensor_slices(hr.strings.split(line)))
+    assert is_traced(words)
+    assert list(words) == [b"the", b"cat", b"sat", b"on", b"it"]

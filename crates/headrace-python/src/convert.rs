@@ -9,6 +9,7 @@
 use std::os::raw::{c_int, c_void};
 
 use bytes::Bytes;
+use headrace::value::{RaggedTensor, SparseTensor};
 use headrace::{DType, Element, ElementSpec, Tensor};
 use numpy::npyffi::{self, npy_intp, NpyTypes, PY_ARRAY_API};
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
@@ -127,7 +128,53 @@ pub fn to_element(obj: &Bound<'_, PyAny>) -> PyResult<Element> {
         }
         return Element::dict(entries).map_err(|e| PyValueError::new_err(e.to_string()));
     }
+    if let Some(composite) = composite_to_element(obj)? {
+        return Ok(composite);
+    }
     to_tensor(obj).map(Element::Tensor)
+}
+
+/// `headrace.RaggedTensor` and `headrace.SparseTensor` values (`python/headrace/composite.py`),
+/// which name their kind in `_composite_kind` and list their parts in `_components()`.
+fn composite_to_element(obj: &Bound<'_, PyAny>) -> PyResult<Option<Element>> {
+    let Ok(kind) = obj.getattr(pyo3::intern!(obj.py(), "_composite_kind")) else {
+        return Ok(None);
+    };
+    let kind: String = kind.extract()?;
+    let parts: Vec<Tensor> = obj
+        .call_method0(pyo3::intern!(obj.py(), "_components"))?
+        .try_iter()?
+        .map(|p| to_tensor(&p?))
+        .collect::<PyResult<_>>()?;
+    let bad = |e: headrace::Error| PyValueError::new_err(e.to_string());
+    Ok(Some(match kind.as_str() {
+        "ragged" => {
+            let mut parts = parts.into_iter();
+            let values = parts
+                .next()
+                .ok_or_else(|| PyValueError::new_err("a RaggedTensor needs values"))?;
+            Element::Ragged(
+                RaggedTensor::new(values, parts.collect())
+                    .map_err(bad)?
+                    .into(),
+            )
+        }
+        "sparse" => {
+            let [indices, values, dense_shape]: [Tensor; 3] = parts
+                .try_into()
+                .map_err(|_| PyValueError::new_err("a SparseTensor has three parts"))?;
+            Element::Sparse(
+                SparseTensor::new(indices, values, dense_shape)
+                    .map_err(bad)?
+                    .into(),
+            )
+        }
+        other => {
+            return Err(PyTypeError::new_err(format!(
+                "unknown composite value kind {other:?}"
+            )))
+        }
+    }))
 }
 
 /// What a function returned, as an element: as tf.data does, a list is taken as a tuple.
@@ -354,6 +401,23 @@ fn object_array_to_tensor(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
 pub fn element_to_py(py: Python<'_>, element: Element) -> PyResult<Bound<'_, PyAny>> {
     match element {
         Element::Tensor(t) => tensor_to_py(py, t),
+        Element::Ragged(r) if r.ragged_rank() == 0 => tensor_to_py(py, r.values().clone()),
+        Element::Ragged(r) => {
+            let splits = r
+                .row_splits()
+                .iter()
+                .map(|s| tensor_to_py(py, s.clone()))
+                .collect::<PyResult<Vec<_>>>()?;
+            composite_class(py, "RaggedTensor")?.call_method1(
+                "from_nested_row_splits",
+                (tensor_to_py(py, r.values().clone())?, splits),
+            )
+        }
+        Element::Sparse(s) => composite_class(py, "SparseTensor")?.call1((
+            tensor_to_py(py, s.indices().clone())?,
+            tensor_to_py(py, s.values().clone())?,
+            tensor_to_py(py, s.dense_shape().clone())?,
+        )),
         Element::Tuple(items) => {
             let items = items
                 .into_iter()
@@ -369,6 +433,11 @@ pub fn element_to_py(py: Python<'_>, element: Element) -> PyResult<Bound<'_, PyA
             Ok(d.into_any())
         }
     }
+}
+
+fn composite_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import(pyo3::intern!(py, "headrace.composite"))?
+        .getattr(name)
 }
 
 /// A tensor as a numpy scalar, a numpy array borrowing its buffer, `bytes`, or an object
@@ -447,11 +516,18 @@ pub fn spec_to_py<'py>(py: Python<'py>, spec: &ElementSpec) -> PyResult<Bound<'p
     Ok(match spec {
         ElementSpec::Unknown => py.None().into_bound(py),
         ElementSpec::Tensor(t) => {
-            let shape = match &t.shape.0 {
-                None => py.None().into_bound(py),
-                Some(dims) => PyTuple::new(py, dims.iter().copied())?.into_any(),
-            };
-            PyTuple::new(py, [shape, t.dtype.name().into_pyobject(py)?.into_any()])?.into_any()
+            PyTuple::new(py, shape_and_dtype(py, &t.shape, t.dtype)?)?.into_any()
+        }
+        ElementSpec::Ragged(r) => {
+            let mut parts = shape_and_dtype(py, &r.shape, r.dtype)?;
+            parts.push("ragged".into_pyobject(py)?.into_any());
+            parts.push(r.ragged_rank.into_pyobject(py)?.into_any());
+            PyTuple::new(py, parts)?.into_any()
+        }
+        ElementSpec::Sparse(t) => {
+            let mut parts = shape_and_dtype(py, &t.shape, t.dtype)?;
+            parts.push("sparse".into_pyobject(py)?.into_any());
+            PyTuple::new(py, parts)?.into_any()
         }
         ElementSpec::Tuple(items) => {
             let items = items
@@ -470,8 +546,21 @@ pub fn spec_to_py<'py>(py: Python<'py>, spec: &ElementSpec) -> PyResult<Bound<'p
     })
 }
 
-/// Reads a `(shape, dtype_name)` spec tree built by the Python layer (the inverse of
-/// [`spec_to_py`]; tuples of specs are lists there, to tell them from a tensor's pair).
+fn shape_and_dtype<'py>(
+    py: Python<'py>,
+    shape: &headrace::value::PartialShape,
+    dtype: DType,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let shape = match &shape.0 {
+        None => py.None().into_bound(py),
+        Some(dims) => PyTuple::new(py, dims.iter().copied())?.into_any(),
+    };
+    Ok(vec![shape, dtype.name().into_pyobject(py)?.into_any()])
+}
+
+/// Reads a `(shape, dtype_name[, "ragged", ragged_rank | "sparse"])` spec tree built by the
+/// Python layer (the inverse of [`spec_to_py`]; tuples of specs are lists there, to tell
+/// them from a component's tuple).
 pub fn spec_from_py(obj: &Bound<'_, PyAny>) -> PyResult<ElementSpec> {
     use headrace::value::{PartialShape, TensorSpec};
     if obj.is_none() {
@@ -492,11 +581,22 @@ pub fn spec_from_py(obj: &Bound<'_, PyAny>) -> PyResult<ElementSpec> {
         items.sort_by(|a, b| a.0.cmp(&b.0));
         return Ok(ElementSpec::Dict(items));
     }
-    let (shape, dtype): (Option<Vec<Option<usize>>>, String) = obj.extract()?;
+    let t = obj.cast::<PyTuple>()?;
+    let shape: Option<Vec<Option<usize>>> = t.get_item(0)?.extract()?;
+    let dtype: String = t.get_item(1)?.extract()?;
     let dtype = DType::from_name(&dtype)
         .ok_or_else(|| PyValueError::new_err(format!("unknown dtype {dtype:?}")))?;
-    Ok(ElementSpec::Tensor(TensorSpec {
+    let spec = TensorSpec {
         dtype,
         shape: PartialShape(shape),
-    }))
+    };
+    Ok(match t.len() {
+        2 => ElementSpec::Tensor(spec),
+        3 => ElementSpec::Sparse(spec),
+        _ => ElementSpec::Ragged(headrace::value::RaggedSpec {
+            dtype: spec.dtype,
+            shape: spec.shape,
+            ragged_rank: t.get_item(3)?.extract()?,
+        }),
+    })
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use headrace::ops::arithmetic::BinaryOp;
 use headrace::ops::array::{ArrayOp, SliceItem};
 use headrace::ops::compare::CompareOp;
-use headrace::ops::graph::{Graph, Node, Output};
+use headrace::ops::graph::{Graph, MultiOp, Node, Output};
 use headrace::ops::random::Distribution;
 use headrace::ops::reduce::Reduction;
 use headrace::ops::text::TextOp;
@@ -83,7 +83,20 @@ fn node_from_py(item: &Bound<'_, PyAny>) -> PyResult<Node> {
             array_op_from_py(&name()?, &t.get_item(2)?)?,
             t.get_item(3)?.extract()?,
         ),
+        "multi" => Node::Multi(
+            multi_op_from_py(&name()?, &t.get_item(2)?)?,
+            t.get_item(3)?.extract()?,
+        ),
+        "part" => Node::Part(idx(1)?, idx(2)?),
         other => return Err(bad(format!("graph: unknown node kind {other:?}"))),
+    })
+}
+
+/// An op with several outputs, from its name and attributes.
+fn multi_op_from_py(name: &str, attrs: &Bound<'_, PyAny>) -> PyResult<MultiOp> {
+    Ok(match name {
+        "split" => MultiOp::Split(attrs.extract()?),
+        other => return Err(bad(format!("no multi-output op named {other:?}"))),
     })
 }
 
@@ -189,6 +202,18 @@ fn output_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Output> {
         }
         items.sort_by(|a, b| a.0.cmp(&b.0));
         return Ok(Output::Dict(items));
+    }
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        // ("ragged", [values, splits…]) or ("sparse", [indices, values, dense_shape]).
+        let kind: String = t.get_item(0)?.extract()?;
+        let nodes: Vec<usize> = t.get_item(1)?.extract()?;
+        return match (kind.as_str(), nodes.as_slice()) {
+            ("ragged", [_, ..]) => Ok(Output::Ragged(nodes)),
+            ("sparse", &[i, v, s]) => Ok(Output::Sparse([i, v, s])),
+            _ => Err(bad(format!(
+                "graph: bad composite output {kind:?} {nodes:?}"
+            ))),
+        };
     }
     Ok(Output::Node(obj.extract()?))
 }

@@ -158,7 +158,7 @@ pub fn text_op<'py>(
     })
 }
 
-/// `strings.split`: per element of a scalar or vector, its pieces (a list of lists of bytes).
+/// `strings.split`: `[pieces]` for a scalar, `[pieces, row_splits]` for a vector.
 #[pyfunction]
 #[pyo3(signature = (x, sep=None))]
 pub fn split_op<'py>(
@@ -167,16 +167,14 @@ pub fn split_op<'py>(
     sep: Option<Vec<u8>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let x = to_tensor(x)?;
-    let pieces = py
-        .detach(move || headrace::ops::strings::split(&x, sep.as_deref()))
+    let parts = py
+        .detach(move || headrace::ops::strings::split_to_tensors(&x, sep.as_deref()))
         .map_err(|e| to_py(py, e))?;
-    let rows = pieces
-        .iter()
-        .map(|row| {
-            pyo3::types::PyList::new(py, row.iter().map(|b| pyo3::types::PyBytes::new(py, b)))
-        })
+    let parts = parts
+        .into_iter()
+        .map(|t| tensor_to_py(py, t))
         .collect::<PyResult<Vec<_>>>()?;
-    Ok(pyo3::types::PyList::new(py, rows)?.into_any())
+    Ok(pyo3::types::PyList::new(py, parts)?.into_any())
 }
 
 /// `x` as `dtype` (a TensorFlow dtype name).

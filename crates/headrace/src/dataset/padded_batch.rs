@@ -33,7 +33,7 @@ struct PaddedBatchNode {
 /// The specs of the leaves of `spec`, in `Element::leaves` order (`None` if unknown).
 fn leaf_specs(spec: &ElementSpec) -> Option<Vec<TensorSpec>> {
     match spec {
-        ElementSpec::Unknown => None,
+        ElementSpec::Unknown | ElementSpec::Ragged(_) | ElementSpec::Sparse(_) => None,
         ElementSpec::Tensor(t) => Some(vec![t.clone()]),
         ElementSpec::Tuple(items) => items
             .iter()
@@ -55,7 +55,7 @@ fn map_leaves(
     f: &impl Fn(usize, &TensorSpec) -> TensorSpec,
 ) -> ElementSpec {
     match spec {
-        ElementSpec::Unknown => ElementSpec::Unknown,
+        ElementSpec::Unknown | ElementSpec::Ragged(_) | ElementSpec::Sparse(_) => spec.clone(),
         ElementSpec::Tensor(t) => {
             *next += 1;
             ElementSpec::Tensor(f(*next - 1, t))
@@ -362,6 +362,12 @@ impl Dataset {
         drop_remainder: bool,
     ) -> Result<Dataset> {
         let batch_size = check_batch_size(batch_size)?;
+        if self.element_spec().has_composite() {
+            return Err(Error::argument(
+                "padded_batch",
+                "RaggedTensor and SparseTensor components cannot be padded: use batch",
+            ));
+        }
         for (i, v) in padding_values.iter().flatten().enumerate() {
             if v.rank() != 0 {
                 return Err(Error::argument(

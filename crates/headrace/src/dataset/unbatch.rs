@@ -19,7 +19,11 @@ struct UnbatchNode {
 fn known_batch_size(spec: &ElementSpec) -> Option<usize> {
     match spec {
         ElementSpec::Unknown => None,
-        ElementSpec::Tensor(t) => match &t.shape {
+        ElementSpec::Tensor(t) | ElementSpec::Sparse(t) => match &t.shape {
+            PartialShape(Some(dims)) => dims.first().copied().flatten(),
+            PartialShape(None) => None,
+        },
+        ElementSpec::Ragged(r) => match &r.shape {
             PartialShape(Some(dims)) => dims.first().copied().flatten(),
             PartialShape(None) => None,
         },
@@ -67,10 +71,10 @@ impl DatasetNode for UnbatchNode {
 
 /// The number of rows of `batch`, which every component must share.
 fn rows_of(batch: &Element) -> Result<usize> {
-    let leaves = batch.leaves();
+    let components = batch.component_rows();
     let mut rows = None;
-    for (i, t) in leaves.iter().enumerate() {
-        let Some(&r) = t.shape().first() else {
+    for (i, r) in components.iter().enumerate() {
+        let Some(r) = *r else {
             return Err(Error::invalid_argument(format!(
                 "unbatch: input element must have a non-scalar value in each component, but component {i} is a scalar"
             )));
@@ -79,9 +83,7 @@ fn rows_of(batch: &Element) -> Result<usize> {
             None => rows = Some(r),
             Some(first) if first != r => {
                 return Err(Error::invalid_argument(format!(
-                    "unbatch: input element must have the same batch size in each component: component 0 has shape {:?} and component {i} has shape {:?}",
-                    leaves[0].shape(),
-                    t.shape()
+                    "unbatch: input element must have the same batch size in each component: component 0 has {first} rows and component {i} has {r}"
                 )))
             }
             Some(_) => {}
@@ -242,7 +244,7 @@ mod tests {
             vec![
                 Ok(1),
                 Err("unbatch: input element must have a non-scalar value in each component, but component 0 is a scalar".into()),
-                Err("unbatch: input element must have the same batch size in each component: component 0 has shape [2] and component 1 has shape [3]".into()),
+                Err("unbatch: input element must have the same batch size in each component: component 0 has 2 rows and component 1 has 3".into()),
                 Err("upstream".into()),
                 Ok(2),
             ]

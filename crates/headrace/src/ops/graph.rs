@@ -17,7 +17,7 @@ use super::text::{self, TextOp};
 use super::unary::{unary, UnaryOp};
 use crate::dataset::{MapFn, PredicateFn};
 use crate::error::{Error, Result};
-use crate::value::{Bool, DType, Element, Tensor};
+use crate::value::{Bool, DType, Element, RaggedTensor, SparseTensor, Tensor};
 
 /// One kernel call; operands are indices of earlier nodes.
 #[derive(Clone, Debug)]
@@ -45,12 +45,39 @@ pub enum Node {
         dtype: DType,
         seed: u64,
     },
+    /// An op with several outputs: its value is the first; `Part` reads the others.
+    Multi(MultiOp, Vec<usize>),
+    /// Output `k` of an earlier `Multi` node.
+    Part(usize, usize),
+}
+
+/// The ops with several outputs (the parts of ragged or sparse results).
+#[derive(Clone, Debug)]
+pub enum MultiOp {
+    /// `strings.split(x, sep)`: pieces (and, for a vector, row splits).
+    Split(Option<Vec<u8>>),
+}
+
+impl MultiOp {
+    fn apply(&self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+        match (self, inputs) {
+            (MultiOp::Split(sep), [x]) => super::strings::split_to_tensors(x, sep.as_deref()),
+            (op, _) => Err(Error::internal(format!(
+                "{op:?} got {} inputs",
+                inputs.len()
+            ))),
+        }
+    }
 }
 
 /// Where the graph's outputs come from, nested as the function's result was.
 #[derive(Clone, Debug)]
 pub enum Output {
     Node(usize),
+    /// A ragged value: its values node, then its row splits nodes, outermost first.
+    Ragged(Vec<usize>),
+    /// A sparse value: its indices, values and dense shape nodes.
+    Sparse([usize; 3]),
     Tuple(Vec<Output>),
     Dict(Vec<(Arc<str>, Output)>),
 }
@@ -67,7 +94,8 @@ impl Graph {
     pub fn new(nodes: Vec<Node>, output: Output, name: String) -> Result<Graph> {
         for (i, node) in nodes.iter().enumerate() {
             let operands: &[usize] = match node {
-                Node::Array(_, inputs) | Node::Text(_, inputs) => inputs,
+                Node::Array(_, inputs) | Node::Text(_, inputs) | Node::Multi(_, inputs) => inputs,
+                Node::Part(a, _) => std::slice::from_ref(a),
                 Node::Input(_) | Node::Const(_) | Node::Random { .. } => &[],
                 Node::Binary(_, a, b) | Node::Compare(_, a, b) => &[*a, *b],
                 Node::Unary(_, a)
@@ -88,6 +116,8 @@ impl Graph {
                 Output::Node(i) => Err(Error::internal(format!(
                     "graph output uses node {i} of {n}"
                 ))),
+                Output::Ragged(v) => v.iter().try_for_each(|&i| check(&Output::Node(i), n)),
+                Output::Sparse(v) => v.iter().try_for_each(|&i| check(&Output::Node(i), n)),
                 Output::Tuple(v) => v.iter().try_for_each(|o| check(o, n)),
                 Output::Dict(v) => v.iter().try_for_each(|(_, o)| check(o, n)),
             }
@@ -103,7 +133,7 @@ impl Graph {
     pub fn num_ops(&self) -> usize {
         self.nodes
             .iter()
-            .filter(|n| !matches!(n, Node::Input(_) | Node::Const(_)))
+            .filter(|n| !matches!(n, Node::Input(_) | Node::Const(_) | Node::Part(..)))
             .count()
     }
 
@@ -117,7 +147,10 @@ impl Graph {
     pub fn run_at(&self, element: &Element, position: u64) -> Result<Element> {
         let inputs = element.leaves();
         let mut values: Vec<Tensor> = Vec::with_capacity(self.nodes.len());
+        // The outputs of Multi nodes (empty for the others: no allocation).
+        let mut parts: Vec<Vec<Tensor>> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
+            let mut node_parts = Vec::new();
             let v = match node {
                 Node::Input(i) => (*inputs.get(*i).ok_or_else(|| {
                     Error::invalid_argument(format!(
@@ -152,24 +185,52 @@ impl Graph {
                     let mut rng = stream(*seed, position, values.len() as u64);
                     random(*dist, shape, *dtype, &mut rng)?
                 }
+                Node::Multi(op, inputs) => {
+                    let args: Vec<&Tensor> = inputs.iter().map(|&i| &values[i]).collect();
+                    node_parts = op.apply(&args)?;
+                    node_parts
+                        .first()
+                        .cloned()
+                        .ok_or_else(|| Error::internal(format!("{op:?} gave no outputs")))?
+                }
+                Node::Part(a, k) => parts[*a].get(*k).cloned().ok_or_else(|| {
+                    Error::invalid_argument(format!(
+                        "{}: node {a} has no output {k} for this input",
+                        self.name
+                    ))
+                })?,
             };
             values.push(v);
+            parts.push(node_parts);
         }
-        Ok(self.assemble(&self.output, &values))
+        self.assemble(&self.output, &values)
     }
 
-    fn assemble(&self, o: &Output, values: &[Tensor]) -> Element {
-        match o {
+    fn assemble(&self, o: &Output, values: &[Tensor]) -> Result<Element> {
+        Ok(match o {
             Output::Node(i) => Element::Tensor(values[*i].clone()),
-            Output::Tuple(v) => {
-                Element::Tuple(v.iter().map(|o| self.assemble(o, values)).collect())
-            }
+            Output::Ragged(v) => Element::Ragged(
+                RaggedTensor::new(
+                    values[v[0]].clone(),
+                    v[1..].iter().map(|&i| values[i].clone()).collect(),
+                )?
+                .into(),
+            ),
+            Output::Sparse([i, v, s]) => Element::Sparse(
+                SparseTensor::new(values[*i].clone(), values[*v].clone(), values[*s].clone())?
+                    .into(),
+            ),
+            Output::Tuple(v) => Element::Tuple(
+                v.iter()
+                    .map(|o| self.assemble(o, values))
+                    .collect::<Result<_>>()?,
+            ),
             Output::Dict(v) => Element::Dict(
                 v.iter()
-                    .map(|(k, o)| (k.clone(), self.assemble(o, values)))
-                    .collect(),
+                    .map(|(k, o)| Ok((k.clone(), self.assemble(o, values)?)))
+                    .collect::<Result<_>>()?,
             ),
-        }
+        })
     }
 }
 

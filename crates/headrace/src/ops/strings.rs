@@ -207,6 +207,24 @@ pub fn split(x: &Tensor, sep: Option<&[u8]>) -> Result<Vec<Vec<Bytes>>> {
         .collect())
 }
 
+/// `split` as tensors: a scalar gives its pieces (a vector); a vector gives the pieces of
+/// every string, flat, and the row splits that partition them (a ragged value's parts).
+pub fn split_to_tensors(x: &Tensor, sep: Option<&[u8]>) -> Result<Vec<Tensor>> {
+    let rows = split(x, sep)?;
+    let mut splits = Vec::with_capacity(rows.len() + 1);
+    splits.push(0i64);
+    let mut pieces = Vec::new();
+    for row in rows {
+        pieces.extend(row);
+        splits.push(pieces.len() as i64);
+    }
+    let values = Tensor::strings(&[pieces.len()], pieces)?;
+    if x.rank() == 0 {
+        return Ok(vec![values]);
+    }
+    Ok(vec![values, Tensor::from_vec(&[splits.len()], splits)?])
+}
+
 fn parse_number<T: std::str::FromStr>(s: &[u8], out: DType, integer: bool) -> Result<T> {
     let bad = || Error::invalid_argument(format!("to_number: cannot parse {} as {out}", quoted(s)));
     let text = std::str::from_utf8(s).map_err(|_| bad())?;

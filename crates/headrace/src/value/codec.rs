@@ -22,12 +22,16 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::{DType, Element, Tensor};
+use super::{DType, Element, RaggedTensor, SparseTensor, Tensor};
 use crate::error::{Error, Result};
 
 const TENSOR: u8 = 0;
 const TUPLE: u8 = 1;
 const DICT: u8 = 2;
+/// A ragged value: the number of partitions, then the values and each partition's splits.
+const RAGGED: u8 = 3;
+/// A sparse value: its indices, values and dense shape.
+const SPARSE: u8 = 4;
 /// Numeric payloads start at a multiple of this, relative to the start of the encoding.
 const ALIGN: usize = 8;
 /// Nesting deeper than this is refused when decoding: real elements are a few levels deep,
@@ -50,34 +54,19 @@ pub fn encode_element(element: &Element, out: &mut Vec<u8>) {
 
 fn encode_at(element: &Element, out: &mut Vec<u8>, start: usize) {
     match element {
-        Element::Tensor(t) => {
-            out.push(TENSOR);
-            out.push(dtype_code(t.dtype()));
-            out.extend_from_slice(&(t.rank() as u32).to_le_bytes());
-            for &d in t.shape() {
-                out.extend_from_slice(&(d as u64).to_le_bytes());
+        Element::Tensor(t) => encode_tensor(t, out, start),
+        Element::Ragged(r) => {
+            out.push(RAGGED);
+            out.extend_from_slice(&(r.ragged_rank() as u32).to_le_bytes());
+            encode_tensor(r.values(), out, start);
+            for s in r.row_splits() {
+                encode_tensor(s, out, start);
             }
-            match t.data_bytes() {
-                Some(bytes) => {
-                    let pad = (ALIGN - (out.len() - start) % ALIGN) % ALIGN;
-                    out.resize(out.len() + pad, 0);
-                    if cfg!(target_endian = "little") {
-                        out.extend_from_slice(bytes);
-                    } else {
-                        for chunk in bytes.chunks(t.dtype().size()) {
-                            out.extend(chunk.iter().rev());
-                        }
-                    }
-                }
-                None => {
-                    for s in t
-                        .string_values()
-                        .expect("a tensor without bytes is strings")
-                    {
-                        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-                        out.extend_from_slice(s);
-                    }
-                }
+        }
+        Element::Sparse(s) => {
+            out.push(SPARSE);
+            for t in [s.indices(), s.values(), s.dense_shape()] {
+                encode_tensor(t, out, start);
             }
         }
         Element::Tuple(items) => {
@@ -94,6 +83,37 @@ fn encode_at(element: &Element, out: &mut Vec<u8>, start: usize) {
                 out.extend_from_slice(&(k.len() as u32).to_le_bytes());
                 out.extend_from_slice(k.as_bytes());
                 encode_at(e, out, start);
+            }
+        }
+    }
+}
+
+fn encode_tensor(t: &Tensor, out: &mut Vec<u8>, start: usize) {
+    out.push(TENSOR);
+    out.push(dtype_code(t.dtype()));
+    out.extend_from_slice(&(t.rank() as u32).to_le_bytes());
+    for &d in t.shape() {
+        out.extend_from_slice(&(d as u64).to_le_bytes());
+    }
+    match t.data_bytes() {
+        Some(bytes) => {
+            let pad = (ALIGN - (out.len() - start) % ALIGN) % ALIGN;
+            out.resize(out.len() + pad, 0);
+            if cfg!(target_endian = "little") {
+                out.extend_from_slice(bytes);
+            } else {
+                for chunk in bytes.chunks(t.dtype().size()) {
+                    out.extend(chunk.iter().rev());
+                }
+            }
+        }
+        None => {
+            for s in t
+                .string_values()
+                .expect("a tensor without bytes is strings")
+            {
+                out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                out.extend_from_slice(s);
             }
         }
     }
@@ -173,6 +193,25 @@ impl Reader<'_> {
         let at = self.pos;
         match self.u8("element tag")? {
             TENSOR => self.tensor().map(Element::Tensor),
+            RAGGED => {
+                // Each partition is at least a tensor header.
+                let partitions = self.count("ragged rank", 6)?;
+                let values = self.tagged_tensor()?;
+                let splits = (0..partitions)
+                    .map(|_| self.tagged_tensor())
+                    .collect::<Result<Vec<_>>>()?;
+                RaggedTensor::new(values, splits)
+                    .map(|r| Element::Ragged(r.into()))
+                    .map_err(|e| self.fail(&format!("bad ragged value: {e}")))
+            }
+            SPARSE => {
+                let indices = self.tagged_tensor()?;
+                let values = self.tagged_tensor()?;
+                let dense_shape = self.tagged_tensor()?;
+                SparseTensor::new(indices, values, dense_shape)
+                    .map(|s| Element::Sparse(s.into()))
+                    .map_err(|e| self.fail(&format!("bad sparse value: {e}")))
+            }
             TUPLE => {
                 let n = self.count("tuple length", 1)?;
                 let mut items = Vec::with_capacity(n);
@@ -207,6 +246,16 @@ impl Reader<'_> {
                 Err(self.fail(&format!("unknown element tag {tag}")))
             }
         }
+    }
+
+    /// A tensor with its tag, as a part of a composite value.
+    fn tagged_tensor(&mut self) -> Result<Tensor> {
+        let at = self.pos;
+        if self.u8("tensor tag")? != TENSOR {
+            self.pos = at;
+            return Err(self.fail("expected a tensor inside a composite value"));
+        }
+        self.tensor()
     }
 
     fn tensor(&mut self) -> Result<Tensor> {

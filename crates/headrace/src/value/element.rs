@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::composite::{RaggedTensor, SparseTensor};
 use super::tensor::Tensor;
 use crate::error::{Error, Result};
 
@@ -9,6 +10,10 @@ use crate::error::{Error, Result};
 #[derive(Clone, PartialEq, Debug)]
 pub enum Element {
     Tensor(Tensor),
+    /// Shared: composite values are rare and large, and should not make every element
+    /// bigger.
+    Ragged(Arc<RaggedTensor>),
+    Sparse(Arc<SparseTensor>),
     Tuple(Vec<Element>),
     Dict(Vec<(Arc<str>, Element)>),
 }
@@ -55,7 +60,9 @@ impl Element {
         }
     }
 
-    /// The component tensors in `tf.nest.flatten` order.
+    /// The component tensors in `tf.nest.flatten(…, expand_composites=True)` order: a
+    /// ragged value gives its values then its row splits, a sparse value its indices,
+    /// values and dense shape.
     pub fn leaves(&self) -> Vec<&Tensor> {
         let mut out = Vec::new();
         self.collect_leaves(&mut out);
@@ -65,6 +72,11 @@ impl Element {
     fn collect_leaves<'a>(&'a self, out: &mut Vec<&'a Tensor>) {
         match self {
             Element::Tensor(t) => out.push(t),
+            Element::Ragged(r) => {
+                out.push(r.values());
+                out.extend(r.row_splits());
+            }
+            Element::Sparse(s) => out.extend([s.indices(), s.values(), s.dense_shape()]),
             Element::Tuple(items) => items.iter().for_each(|e| e.collect_leaves(out)),
             Element::Dict(items) => items.iter().for_each(|(_, e)| e.collect_leaves(out)),
         }
@@ -74,6 +86,8 @@ impl Element {
     pub fn structure_name(&self) -> String {
         match self {
             Element::Tensor(_) => "tensor".into(),
+            Element::Ragged(_) => "ragged".into(),
+            Element::Sparse(_) => "sparse".into(),
             Element::Tuple(items) => format!(
                 "({})",
                 items
@@ -93,13 +107,15 @@ impl Element {
         }
     }
 
-    /// Applies `f` to every tensor, keeping the nesting.
+    /// Applies `f` to every tensor, keeping the nesting; a ragged or sparse component is
+    /// an error (`f` would see its parts, not its value).
     pub fn try_map_tensors(
         &self,
         f: &mut impl FnMut(&Tensor) -> Result<Tensor>,
     ) -> Result<Element> {
         Ok(match self {
             Element::Tensor(t) => Element::Tensor(f(t)?),
+            Element::Ragged(_) | Element::Sparse(_) => return Err(composite_error(self)),
             Element::Tuple(items) => Element::Tuple(
                 items
                     .iter()
@@ -116,18 +132,21 @@ impl Element {
     }
 
     /// Combines elements of one nesting component-wise: `f` gets the i-th tensor of each
-    /// (by reference: batching copies each tensor once, into the batch).
+    /// (by reference: batching copies each tensor once, into the batch). Ragged and sparse
+    /// components are an error.
     pub fn try_zip_tensors(
         elements: &[Element],
         f: &mut impl FnMut(&[&Tensor]) -> Result<Tensor>,
     ) -> Result<Element> {
         let refs: Vec<&Element> = elements.iter().collect();
-        Element::zip_refs(&refs, f)
+        Element::zip_refs(&refs, f, &mut |column| Err(composite_error(column[0])))
     }
 
+    /// Like `try_zip_tensors`, with `composite` combining each ragged or sparse column.
     fn zip_refs(
         elements: &[&Element],
         f: &mut impl FnMut(&[&Tensor]) -> Result<Tensor>,
+        composite: &mut impl FnMut(&[&Element]) -> Result<Element>,
     ) -> Result<Element> {
         let first = *elements
             .first()
@@ -144,6 +163,16 @@ impl Element {
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Element::Tensor(f(&tensors)?))
             }
+            Element::Ragged(_) | Element::Sparse(_) => {
+                if let Some((i, other)) = elements
+                    .iter()
+                    .enumerate()
+                    .find(|(_, e)| std::mem::discriminant(**e) != std::mem::discriminant(first))
+                {
+                    return Err(structure_error(first, other, i));
+                }
+                composite(elements)
+            }
             Element::Tuple(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for pos in 0..items.len() {
@@ -155,7 +184,7 @@ impl Element {
                             other => Err(structure_error(first, other, i)),
                         })
                         .collect::<Result<Vec<_>>>()?;
-                    out.push(Element::zip_refs(&column, f)?);
+                    out.push(Element::zip_refs(&column, f, composite)?);
                 }
                 Ok(Element::Tuple(out))
             }
@@ -172,24 +201,68 @@ impl Element {
                             other => Err(structure_error(first, other, i)),
                         })
                         .collect::<Result<Vec<_>>>()?;
-                    out.push((key.clone(), Element::zip_refs(&column, f)?));
+                    out.push((key.clone(), Element::zip_refs(&column, f, composite)?));
                 }
                 Ok(Element::Dict(out))
             }
         }
     }
 
-    /// Stacks elements of one nesting into a batch (each tensor gains a first axis).
+    /// Stacks elements of one nesting into a batch (each tensor gains a first axis; ragged
+    /// values gain a ragged dimension, sparse values a batch dimension).
     pub fn stack(elements: &[Element]) -> Result<Element> {
-        Element::try_zip_tensors(elements, &mut |ts| Tensor::stack(ts))
+        let refs: Vec<&Element> = elements.iter().collect();
+        Element::zip_refs(&refs, &mut |ts| Tensor::stack(ts), &mut |column| {
+            Ok(match column[0] {
+                Element::Ragged(_) => {
+                    let parts: Vec<&RaggedTensor> = column
+                        .iter()
+                        .map(|e| match e {
+                            Element::Ragged(r) => &**r,
+                            _ => unreachable!("zip_refs checked the column"),
+                        })
+                        .collect();
+                    Element::Ragged(Arc::new(RaggedTensor::stack(&parts)?))
+                }
+                _ => {
+                    let parts: Vec<&SparseTensor> = column
+                        .iter()
+                        .map(|e| match e {
+                            Element::Sparse(s) => &**s,
+                            _ => unreachable!("zip_refs checked the column"),
+                        })
+                        .collect();
+                    Element::Sparse(Arc::new(SparseTensor::stack(&parts)?))
+                }
+            })
+        })
+    }
+
+    /// The number of rows of each component (tensor, ragged or sparse), in order; `None`
+    /// for a scalar.
+    pub fn component_rows(&self) -> Vec<Option<usize>> {
+        let mut out = Vec::new();
+        self.collect_component_rows(&mut out);
+        out
+    }
+
+    fn collect_component_rows(&self, out: &mut Vec<Option<usize>>) {
+        match self {
+            Element::Tensor(t) => out.push(t.shape().first().copied()),
+            Element::Ragged(r) => out.push(Some(r.nrows())),
+            Element::Sparse(s) => out.push(s.nrows()),
+            Element::Tuple(items) => items.iter().for_each(|e| e.collect_component_rows(out)),
+            Element::Dict(items) => items
+                .iter()
+                .for_each(|(_, e)| e.collect_component_rows(out)),
+        }
     }
 
     /// The number of rows along the first axis, shared by every component.
     pub fn num_rows(&self) -> Result<usize> {
-        let leaves = self.leaves();
         let mut rows = None;
-        for t in leaves {
-            let r = *t.shape().first().ok_or_else(|| {
+        for r in self.component_rows() {
+            let r = r.ok_or_else(|| {
                 Error::invalid_argument("cannot slice a scalar component: it needs rank >= 1")
             })?;
             match rows {
@@ -207,13 +280,34 @@ impl Element {
 
     /// Row `index` of every component (the inverse of `stack`).
     pub fn row(&self, index: usize) -> Result<Element> {
-        self.try_map_tensors(&mut |t| t.row(index))
+        Ok(match self {
+            Element::Tensor(t) => Element::Tensor(t.row(index)?),
+            Element::Ragged(r) if r.ragged_rank() == 0 => Element::Tensor(r.values().row(index)?),
+            Element::Ragged(r) => Element::Ragged(Arc::new(r.row(index)?)),
+            Element::Sparse(s) => Element::Sparse(Arc::new(s.row(index)?)),
+            Element::Tuple(items) => {
+                Element::Tuple(items.iter().map(|e| e.row(index)).collect::<Result<_>>()?)
+            }
+            Element::Dict(items) => Element::Dict(
+                items
+                    .iter()
+                    .map(|(k, e)| Ok((k.clone(), e.row(index)?)))
+                    .collect::<Result<_>>()?,
+            ),
+        })
     }
 
     /// Total payload bytes of all components.
     pub fn nbytes(&self) -> usize {
         self.leaves().iter().map(|t| t.nbytes()).sum()
     }
+}
+
+fn composite_error(element: &Element) -> Error {
+    Error::invalid_argument(format!(
+        "this operation takes dense tensors, and a component is a {} value",
+        element.structure_name()
+    ))
 }
 
 fn structure_error(first: &Element, other: &Element, index: usize) -> Error {

@@ -90,11 +90,23 @@ pub struct TensorSpec {
     pub shape: PartialShape,
 }
 
+/// A ragged component: its dtype, its shape with ragged dimensions unknown, and how many
+/// of its dimensions are ragged (`tf.RaggedTensorSpec`).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RaggedSpec {
+    pub dtype: DType,
+    pub shape: PartialShape,
+    pub ragged_rank: usize,
+}
+
 /// The structure of a dataset's elements. `Unknown` is what a Python function that was not
 /// traced returns: its output is only known when it runs.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum ElementSpec {
     Tensor(TensorSpec),
+    Ragged(RaggedSpec),
+    /// A sparse component: its dtype and dense shape (`tf.SparseTensorSpec`).
+    Sparse(TensorSpec),
     Tuple(Vec<ElementSpec>),
     Dict(Vec<(Arc<str>, ElementSpec)>),
     Unknown,
@@ -108,6 +120,20 @@ impl ElementSpec {
                 dtype: t.dtype(),
                 shape: PartialShape::known(t.shape()),
             }),
+            Element::Ragged(r) => ElementSpec::Ragged(RaggedSpec {
+                dtype: r.dtype(),
+                shape: PartialShape(Some(r.shape())),
+                ragged_rank: r.ragged_rank(),
+            }),
+            Element::Sparse(s) => ElementSpec::Sparse(TensorSpec {
+                dtype: s.dtype(),
+                shape: PartialShape(Some(
+                    s.dense_shape()
+                        .as_slice::<i64>()
+                        .map(|d| d.iter().map(|&d| Some(d as usize)).collect())
+                        .unwrap_or_default(),
+                )),
+            }),
             Element::Tuple(items) => {
                 ElementSpec::Tuple(items.iter().map(ElementSpec::of).collect())
             }
@@ -120,34 +146,81 @@ impl ElementSpec {
         }
     }
 
-    /// Applies `f` to every component spec.
-    pub fn map_shapes(&self, f: &impl Fn(&PartialShape) -> PartialShape) -> ElementSpec {
+    /// Applies `f` to every component's spec (tensor, ragged or sparse), keeping the
+    /// nesting.
+    pub fn map_components(&self, f: &impl Fn(&ElementSpec) -> ElementSpec) -> ElementSpec {
         match self {
-            ElementSpec::Tensor(t) => ElementSpec::Tensor(TensorSpec {
-                dtype: t.dtype,
-                shape: f(&t.shape),
-            }),
             ElementSpec::Tuple(items) => {
-                ElementSpec::Tuple(items.iter().map(|s| s.map_shapes(f)).collect())
+                ElementSpec::Tuple(items.iter().map(|s| s.map_components(f)).collect())
             }
             ElementSpec::Dict(items) => ElementSpec::Dict(
                 items
                     .iter()
-                    .map(|(k, s)| (k.clone(), s.map_shapes(f)))
+                    .map(|(k, s)| (k.clone(), s.map_components(f)))
                     .collect(),
             ),
             ElementSpec::Unknown => ElementSpec::Unknown,
+            component => f(component),
         }
     }
 
-    /// The spec after batching: every component gains a leading dimension.
-    pub fn batched(&self, batch: Option<usize>) -> ElementSpec {
-        self.map_shapes(&|s| s.prepend(batch))
+    /// Whether any component is ragged or sparse.
+    pub fn has_composite(&self) -> bool {
+        match self {
+            ElementSpec::Ragged(_) | ElementSpec::Sparse(_) => true,
+            ElementSpec::Tuple(items) => items.iter().any(ElementSpec::has_composite),
+            ElementSpec::Dict(items) => items.iter().any(|(_, s)| s.has_composite()),
+            ElementSpec::Tensor(_) | ElementSpec::Unknown => false,
+        }
     }
 
-    /// The spec after unbatching: every component loses its leading dimension.
+    /// Applies `f` to every component's shape.
+    pub fn map_shapes(&self, f: &impl Fn(&PartialShape) -> PartialShape) -> ElementSpec {
+        self.map_components(&|c| match c {
+            ElementSpec::Tensor(t) => ElementSpec::Tensor(TensorSpec {
+                dtype: t.dtype,
+                shape: f(&t.shape),
+            }),
+            ElementSpec::Sparse(t) => ElementSpec::Sparse(TensorSpec {
+                dtype: t.dtype,
+                shape: f(&t.shape),
+            }),
+            ElementSpec::Ragged(r) => ElementSpec::Ragged(RaggedSpec {
+                shape: f(&r.shape),
+                ..r.clone()
+            }),
+            other => other.clone(),
+        })
+    }
+
+    /// The spec after batching: every component gains a leading dimension (a ragged one
+    /// also gains a ragged dimension).
+    pub fn batched(&self, batch: Option<usize>) -> ElementSpec {
+        self.map_components(&|c| match c {
+            ElementSpec::Ragged(r) => ElementSpec::Ragged(RaggedSpec {
+                dtype: r.dtype,
+                shape: r.shape.prepend(batch),
+                ragged_rank: r.ragged_rank + 1,
+            }),
+            other => other.map_shapes(&|s| s.prepend(batch)),
+        })
+    }
+
+    /// The spec after unbatching: every component loses its leading dimension (a ragged
+    /// one of ragged rank 1 becomes a ragged-rank-0 value, whose rows are dense).
     pub fn unbatched(&self) -> ElementSpec {
-        self.map_shapes(&|s| s.drop_first())
+        self.map_components(&|c| match c {
+            ElementSpec::Ragged(r) if r.ragged_rank == 0 => ElementSpec::Tensor(TensorSpec {
+                dtype: r.dtype,
+                shape: r.shape.drop_first(),
+            }),
+            ElementSpec::Ragged(r) => ElementSpec::Ragged(RaggedSpec {
+                dtype: r.dtype,
+                shape: r.shape.drop_first(),
+                ragged_rank: r.ragged_rank - 1,
+            }),
+            other => other.map_shapes(&|s| s.drop_first()),
+        })
     }
 
     /// The most specific spec that both satisfy, or `None` when their structures or dtypes
@@ -162,6 +235,20 @@ impl ElementSpec {
                 ElementSpec::Tensor(TensorSpec {
                     dtype: a.dtype,
                     shape: a.shape.common(&b.shape),
+                })
+            }
+            (ElementSpec::Sparse(a), ElementSpec::Sparse(b)) if a.dtype == b.dtype => {
+                ElementSpec::Sparse(TensorSpec {
+                    dtype: a.dtype,
+                    shape: a.shape.common(&b.shape),
+                })
+            }
+            (ElementSpec::Ragged(a), ElementSpec::Ragged(b))
+                if a.dtype == b.dtype && a.ragged_rank == b.ragged_rank =>
+            {
+                ElementSpec::Ragged(RaggedSpec {
+                    shape: a.shape.common(&b.shape),
+                    ..a.clone()
                 })
             }
             (ElementSpec::Tuple(a), ElementSpec::Tuple(b)) if a.len() == b.len() => {
@@ -193,6 +280,26 @@ impl ElementSpec {
             (ElementSpec::Tensor(s), Element::Tensor(t)) => {
                 s.dtype == t.dtype() && s.shape.accepts(t.shape())
             }
+            (ElementSpec::Ragged(s), Element::Ragged(r)) => {
+                s.dtype == r.dtype()
+                    && s.ragged_rank == r.ragged_rank()
+                    && match &s.shape.0 {
+                        None => true,
+                        Some(dims) => {
+                            let got = r.shape();
+                            dims.len() == got.len()
+                                && dims.iter().zip(&got).all(|(a, b)| a.is_none() || a == b)
+                        }
+                    }
+            }
+            (ElementSpec::Sparse(s), Element::Sparse(t)) => {
+                let dims: Vec<usize> = t
+                    .dense_shape()
+                    .as_slice::<i64>()
+                    .map(|d| d.iter().map(|&d| d as usize).collect())
+                    .unwrap_or_default();
+                s.dtype == t.dtype() && s.shape.accepts(&dims)
+            }
             (ElementSpec::Tuple(s), Element::Tuple(e)) => {
                 s.len() == e.len() && s.iter().zip(e).all(|(s, e)| s.accepts(e))
             }
@@ -211,6 +318,14 @@ impl fmt::Display for ElementSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ElementSpec::Tensor(t) => write!(f, "TensorSpec(shape={}, dtype={})", t.shape, t.dtype),
+            ElementSpec::Ragged(r) => write!(
+                f,
+                "RaggedTensorSpec(shape={}, dtype={}, ragged_rank={})",
+                r.shape, r.dtype, r.ragged_rank
+            ),
+            ElementSpec::Sparse(t) => {
+                write!(f, "SparseTensorSpec(shape={}, dtype={})", t.shape, t.dtype)
+            }
             ElementSpec::Tuple(items) => {
                 f.write_str("(")?;
                 for (i, s) in items.iter().enumerate() {

@@ -451,6 +451,80 @@ impl Tensor {
         }
     }
 
+    /// Rows `range` along the first axis, as one tensor of `range.len()` rows; shares the
+    /// buffer.
+    pub fn rows(&self, range: std::ops::Range<usize>) -> Result<Tensor> {
+        let Some((&rows, inner)) = self.shape.split_first() else {
+            return Err(Error::invalid_argument("cannot take rows of a scalar"));
+        };
+        if range.start > range.end || range.end > rows {
+            return Err(Error::invalid_argument(format!(
+                "rows {range:?} are out of range for a tensor of shape {:?}",
+                self.shape()
+            )));
+        }
+        let per_row = num_elements(inner);
+        let mut shape = Shape::from_slice(self.shape());
+        shape[0] = range.len();
+        match &self.data {
+            Data::Buffer(b) => {
+                let size = self.dtype.size() * per_row;
+                Tensor::from_buffer(
+                    self.dtype,
+                    &shape,
+                    b.slice(range.start * size..range.end * size),
+                )
+            }
+            Data::Strings(v) => Tensor::strings(
+                &shape,
+                v[range.start * per_row..range.end * per_row].to_vec(),
+            ),
+            Data::Inline(_) | Data::String(_) => unreachable!("scalars have rank 0"),
+        }
+    }
+
+    /// Joins tensors of one dtype along their first axis; their other dimensions must
+    /// match.
+    pub fn concat<T: std::borrow::Borrow<Tensor>>(parts: &[T]) -> Result<Tensor> {
+        let Some(first) = parts.first().map(Borrow::borrow) else {
+            return Err(Error::invalid_argument("cannot concatenate zero tensors"));
+        };
+        let inner = first.shape().get(1..).ok_or_else(|| {
+            Error::invalid_argument("cannot concatenate scalars along their first axis")
+        })?;
+        let mut rows = 0;
+        for (i, p) in parts.iter().map(Borrow::borrow).enumerate() {
+            if p.dtype != first.dtype || p.rank() == 0 || &p.shape()[1..] != inner {
+                return Err(Error::invalid_argument(format!(
+                    "cannot concatenate tensors with different inner shapes or dtypes: part 0 is {} {:?} and part {i} is {} {:?}",
+                    first.dtype,
+                    first.shape(),
+                    p.dtype,
+                    p.shape()
+                )));
+            }
+            rows += p.shape()[0];
+        }
+        let mut shape = Shape::from_slice(first.shape());
+        shape[0] = rows;
+        if first.dtype == DType::String {
+            let mut values = Vec::with_capacity(num_elements(&shape));
+            for p in parts {
+                values.extend_from_slice(p.borrow().string_values()?);
+            }
+            return Tensor::strings(&shape, values);
+        }
+        let mut buf = AlignedBuf::zeroed(num_elements(&shape) * first.dtype.size());
+        let mut at = 0;
+        let out = buf.as_mut_bytes();
+        for p in parts {
+            let bytes = p.borrow().data_bytes().expect("numeric");
+            out[at..at + bytes.len()].copy_from_slice(bytes);
+            at += bytes.len();
+        }
+        Tensor::from_aligned(first.dtype, &shape, buf)
+    }
+
     /// Stacks tensors of one dtype and shape along a new first axis, writing each once
     /// into the result's buffer.
     pub fn stack<T: std::borrow::Borrow<Tensor>>(parts: &[T]) -> Result<Tensor> {
