@@ -478,8 +478,10 @@ def _watch_calls(untraceable: list[str]) -> Callable[..., Any]:
     return hook
 
 
-def _pure_value(value: Any, depth: int) -> bool:
-    """Whether a global, closure or default value may appear in a traced function."""
+def _pure_value(value: Any, depth: int, containers: bool = False) -> bool:
+    """Whether a global, closure or default value may appear in a traced function. Lists
+    and dicts (``containers``) only in the traced function's own closure and defaults:
+    the trace runs on copies of them (see ``_with_copied_containers``)."""
     if value is None or value is Ellipsis:
         return True
     if isinstance(value, int | float | bool | str | bytes | np.generic):
@@ -489,7 +491,16 @@ def _pure_value(value: Any, depth: int) -> bool:
     if isinstance(value, np.ndarray | DType):
         return True
     if isinstance(value, tuple):
-        return all(_pure_value(v, depth) for v in value)
+        return all(_pure_value(v, depth, containers) for v in value)
+    if containers and isinstance(value, list):
+        # Its values are taken when the function is traced, as tf.function does; a
+        # function that changes it (append …) calls a C method, which the trace notices,
+        # and changes only the copy it was traced with.
+        return len(value) <= 10_000 and all(_pure_value(v, depth, True) for v in value)
+    if containers and isinstance(value, dict):
+        return len(value) <= 10_000 and all(
+            _pure_value(k, depth, True) and _pure_value(v, depth, True) for k, v in value.items()
+        )
     if isinstance(value, types.ModuleType):
         return value.__name__.split(".")[0] == "headrace"
     if str(getattr(value, "__module__", "") or "").startswith("headrace"):
@@ -514,7 +525,7 @@ def _pure_code(code: types.CodeType, fn: types.FunctionType, depth: int) -> bool
                 value = cells[ins.argval].cell_contents
             except ValueError:  # an empty cell: a variable not yet bound
                 return False
-            if not _pure_value(value, depth):
+            if not _pure_value(value, depth, containers=depth == 0):
                 return False
     return all(_pure_code(c, fn, depth) for c in code.co_consts if isinstance(c, types.CodeType))
 
@@ -525,7 +536,35 @@ def _pure_function(fn: Any, depth: int = 0) -> bool:
     if not isinstance(fn, types.FunctionType):
         return False
     defaults = (fn.__defaults__ or ()) + tuple((fn.__kwdefaults__ or {}).values())
-    return all(_pure_value(d, depth) for d in defaults) and _pure_code(fn.__code__, fn, depth)
+    return all(_pure_value(d, depth, containers=depth == 0) for d in defaults) and _pure_code(
+        fn.__code__, fn, depth
+    )
+
+
+def _copied(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_copied(v) for v in value)
+    return value
+
+
+def _with_copied_containers(fn: types.FunctionType) -> types.FunctionType:
+    """``fn`` with copies of the lists and dicts in its closure and defaults, so that
+    tracing it cannot change the caller's."""
+    cells = None
+    if fn.__closure__ is not None:
+        cells = tuple(
+            types.CellType(_copied(c.cell_contents)) if _bound(c) else c for c in fn.__closure__
+        )
+    copy = types.FunctionType(
+        fn.__code__, fn.__globals__, fn.__name__, _copied(fn.__defaults__), cells
+    )
+    copy.__kwdefaults__ = _copied(fn.__kwdefaults__)
+    copy.__qualname__ = fn.__qualname__
+    return copy
 
 
 _ACTIVE = threading.local()
@@ -706,9 +745,10 @@ def _run_traced(fn: Callable[..., Any], spec: Any) -> tuple[_Graph, Any] | None:
     previous_graph = active_graph()
     _ACTIVE.graph = graph
     args = _placeholders(graph, spec, [0])
+    traced_fn = _with_copied_containers(fn)
     sys.setprofile(_watch_calls(untraceable))
     try:
-        result = fn(*args) if isinstance(args, tuple) else fn(args)
+        result = traced_fn(*args) if isinstance(args, tuple) else traced_fn(args)
     except ForeignSymbol:
         if previous_graph is not None:
             raise  # the enclosing function uses its own value in this one: not traceable
