@@ -36,8 +36,18 @@ def array_op(name: str, attrs: Any, inputs: list[Any]) -> Any:
 def text_op(name: str, attrs: Any, inputs: list[Any]) -> Any:
     """The string or file op ``name`` (length, substr, join, read_file, decode_raw …)."""
 
-def split_op(x: Any, sep: bytes | None = None) -> list[list[bytes]]:
-    """``strings.split`` of a scalar or vector: each element's pieces."""
+def split_op(x: Any, sep: bytes | None = None) -> list[Any]:
+    """``strings.split``: ``[pieces]`` for a scalar, ``[pieces, row_splits]`` for a vector."""
+
+def param_source(kind: str, args: Any, args_spec: Any) -> Dataset:
+    """A template's source ("tensors", "slices" or "range") reading parameters ``args``
+    (parameter indices nested like the argument)."""
+
+class TemplateFn:
+    """A traced flat_map/interleave function: a graph computing the template's parameters,
+    and the template dataset."""
+
+    def __init__(self, parameters: Graph, template: Dataset) -> None: ...
 
 def cast_op(x: Any, dtype: str) -> Any:
     """``x`` converted to the dtype named ``dtype``."""
@@ -102,10 +112,10 @@ class Dataset:
         output_spec: SpecTree = None,
     ) -> Dataset: ...
     def filter(self, predicate: Callable[..., Any] | Graph) -> Dataset: ...
-    def flat_map(self, func: Callable[..., Any]) -> Dataset: ...
+    def flat_map(self, func: Callable[..., Any] | TemplateFn) -> Dataset: ...
     def interleave(
         self,
-        func: Callable[..., Any],
+        func: Callable[..., Any] | TemplateFn,
         cycle_length: int,
         block_length: int,
         num_parallel_calls: int | None = None,
