@@ -1,5 +1,5 @@
-"""``hr.io``: file and byte ops with ``tf.io``'s names (more of ``tf.io`` comes with the
-TFRecord and Example work)."""
+"""``hr.io``: file and byte ops, and ``tf.train.Example`` parsing and encoding, with
+``tf.io``'s names."""
 
 from __future__ import annotations
 
@@ -7,6 +7,35 @@ from typing import Any
 
 from . import _native, tracing
 from .dtypes import as_dtype, string
+from .example import (
+    FixedLenFeature,
+    FixedLenSequenceFeature,
+    RaggedFeature,
+    VarLenFeature,
+    example_to_dict,
+    parse_example,
+    parse_single_example,
+    parse_single_sequence_example,
+    sequence_example_to_dict,
+    serialize_example,
+    serialize_sequence_example,
+)
+
+__all__ = [
+    "FixedLenFeature",
+    "FixedLenSequenceFeature",
+    "RaggedFeature",
+    "VarLenFeature",
+    "decode_raw",
+    "example_to_dict",
+    "parse_example",
+    "parse_single_example",
+    "parse_single_sequence_example",
+    "read_file",
+    "sequence_example_to_dict",
+    "serialize_example",
+    "serialize_sequence_example",
+]
 
 
 def read_file(filename: Any) -> Any:

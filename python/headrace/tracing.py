@@ -7,9 +7,12 @@ says which nodes are the outputs. The graph then runs in the engine, without the
 
 A function is run as Python instead when it is not built only from ``hr`` ops. Before
 calling it, its code is read: every global or closure name it uses must be headrace, a
-Python builtin without effects, a constant (number, string, numpy value, tuple of them) or
-another function that passes the same check; so a function using ``time``, ``np``,
-``random`` or a list it appends to is never called at trace time. While tracing, a call to
+Python builtin without effects, a value (number, string, numpy value, dtype, or a tuple,
+list, dict or set of them: read at trace time, as tf.function reads them) or another
+function that passes the same check; and it must not store into a subscript, an attribute,
+a global or an enclosing function's variable, nor call a method that changes a container
+(``append``, ``update`` …). So a function using ``time``, ``np``, ``random`` or a list it
+appends to is never called at trace time. While tracing, a call to
 any other C function from user code, handing a placeholder to numpy, or Python control flow
 on a traced value (``if x > 0``) also sends it to Python. A shape or dtype error found while
 tracing is the user's error and raises at the ``map()`` call.
@@ -64,7 +67,7 @@ class Symbol:
     """A placeholder for a tensor while a function is traced: it has a dtype and a shape
     (``None`` where unknown) but no values."""
 
-    __slots__ = ("_graph", "_index", "dtype", "shape")
+    __slots__ = ("_graph", "_index", "dtype", "shape", "ragged_rows")
     # numpy must hand binary operators back to us rather than convert a Symbol.
     __array_ufunc__ = None
 
@@ -73,6 +76,9 @@ class Symbol:
         self._index = index
         self.dtype = dtype
         self.shape = shape
+        # Set on a row of a ragged value (a RaggedFeature of one example): returned as is,
+        # it stays ragged (ragged rank 0), so that batching gives a RaggedTensor.
+        self.ragged_rows = False
 
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
         raise NotTraceable("numpy was given a symbolic tensor")
@@ -392,22 +398,32 @@ def text_op(name: str, attrs: Any, inputs: list[Any], dtype: DType, shape: Shape
     return graph.add(("text", name, attrs, [s._index for s in symbols]), dtype, shape)
 
 
+def multi_op(
+    name: str, attrs: Any, inputs: list[Any], outputs: list[tuple[DType, Shape]]
+) -> list[Symbol]:
+    """Appends an op with several outputs (``outputs``: their dtypes and shapes): a "multi"
+    node giving the first, and a "part" node for each other."""
+    graph = next(v for v in inputs if isinstance(v, Symbol))._graph
+    symbols = [_as_symbol(graph, v) for v in inputs]
+    (dtype, shape), rest = outputs[0], outputs[1:]
+    first = graph.add(("multi", name, attrs, [s._index for s in symbols]), dtype, shape)
+    parts = [graph.add(("part", first._index, k + 1), d, sh) for k, (d, sh) in enumerate(rest)]
+    return [first, *parts]
+
+
 def split_op(x: Symbol, sep: bytes | None) -> Any:
     """``strings.split`` in a trace: a scalar gives a vector of pieces, a vector a
     RaggedTensor of them."""
     from .composite import RaggedTensor
+    from .dtypes import int64, string
 
     if x.dtype.name != "string":
         raise InvalidArgumentError(f"split: needs a string tensor, got {x.dtype.name}")
     if x.shape is None or len(x.shape) > 1:
         raise InvalidArgumentError(f"split: needs a scalar or a vector, got shape {x.shape}")
-    graph = x._graph
-    from .dtypes import int64, string
-
-    values = graph.add(("multi", "split", sep, [x._index]), string, (None,))
     if len(x.shape) == 0:
-        return values
-    splits = graph.add(("part", values._index, 1), int64, (None,))
+        return multi_op("split", sep, [x], [(string, (None,))])[0]
+    values, splits = multi_op("split", sep, [x], [(string, (None,)), (int64, (None,))])
     return RaggedTensor(values, [splits])
 
 
@@ -478,10 +494,10 @@ def _watch_calls(untraceable: list[str]) -> Callable[..., Any]:
     return hook
 
 
-def _pure_value(value: Any, depth: int, containers: bool = False) -> bool:
-    """Whether a global, closure or default value may appear in a traced function. Lists
-    and dicts (``containers``) only in the traced function's own closure and defaults:
-    the trace runs on copies of them (see ``_with_copied_containers``)."""
+def _pure_value(value: Any, depth: int) -> bool:
+    """Whether a global, closure or default value may appear in a traced function. Lists,
+    dicts and sets are read at trace time, as tf.function reads them; ``_pure_code``
+    refuses code that could change one."""
     if value is None or value is Ellipsis:
         return True
     if isinstance(value, int | float | bool | str | bytes | np.generic):
@@ -490,16 +506,11 @@ def _pure_value(value: Any, depth: int, containers: bool = False) -> bool:
         return all(_pure_value(v, depth) for v in (value.start, value.stop, value.step))
     if isinstance(value, np.ndarray | DType):
         return True
-    if isinstance(value, tuple):
-        return all(_pure_value(v, depth, containers) for v in value)
-    if containers and isinstance(value, list):
-        # Its values are taken when the function is traced, as tf.function does; a
-        # function that changes it (append …) calls a C method, which the trace notices,
-        # and changes only the copy it was traced with.
-        return len(value) <= 10_000 and all(_pure_value(v, depth, True) for v in value)
-    if containers and isinstance(value, dict):
+    if isinstance(value, tuple | list | set | frozenset):
+        return len(value) <= 10_000 and all(_pure_value(v, depth) for v in value)
+    if isinstance(value, dict):
         return len(value) <= 10_000 and all(
-            _pure_value(k, depth, True) and _pure_value(v, depth, True) for k, v in value.items()
+            _pure_value(k, depth) and _pure_value(v, depth) for k, v in value.items()
         )
     if isinstance(value, types.ModuleType):
         return value.__name__.split(".")[0] == "headrace"
@@ -510,9 +521,46 @@ def _pure_value(value: Any, depth: int, containers: bool = False) -> bool:
     return False
 
 
+# Instructions that change something outside the call: never in a traced function.
+_EFFECT_OPS = {
+    "STORE_SUBSCR",
+    "DELETE_SUBSCR",
+    "STORE_ATTR",
+    "DELETE_ATTR",
+    "STORE_GLOBAL",
+    "DELETE_GLOBAL",
+    "STORE_NAME",
+}
+# Methods that change a list, dict or set.
+_MUTATING_METHODS = {
+    "append",
+    "extend",
+    "insert",
+    "pop",
+    "remove",
+    "clear",
+    "update",
+    "setdefault",
+    "popitem",
+    "add",
+    "discard",
+    "sort",
+    "reverse",
+    "__setitem__",
+    "__delitem__",
+    "__iadd__",
+}
+
+
 def _pure_code(code: types.CodeType, fn: types.FunctionType, depth: int) -> bool:
     cells = dict(zip(code.co_freevars, fn.__closure__ or (), strict=False))
     for ins in dis.get_instructions(code):
+        if ins.opname in _EFFECT_OPS:
+            return False
+        if ins.opname in ("STORE_DEREF", "DELETE_DEREF") and ins.argval in code.co_freevars:
+            return False  # rebinding (or += on) an enclosing function's variable
+        if ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval in _MUTATING_METHODS:
+            return False
         if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
             name = ins.argval
             if name in fn.__globals__:
@@ -525,7 +573,7 @@ def _pure_code(code: types.CodeType, fn: types.FunctionType, depth: int) -> bool
                 value = cells[ins.argval].cell_contents
             except ValueError:  # an empty cell: a variable not yet bound
                 return False
-            if not _pure_value(value, depth, containers=depth == 0):
+            if not _pure_value(value, depth):
                 return False
     return all(_pure_code(c, fn, depth) for c in code.co_consts if isinstance(c, types.CodeType))
 
@@ -536,35 +584,7 @@ def _pure_function(fn: Any, depth: int = 0) -> bool:
     if not isinstance(fn, types.FunctionType):
         return False
     defaults = (fn.__defaults__ or ()) + tuple((fn.__kwdefaults__ or {}).values())
-    return all(_pure_value(d, depth, containers=depth == 0) for d in defaults) and _pure_code(
-        fn.__code__, fn, depth
-    )
-
-
-def _copied(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_copied(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _copied(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return tuple(_copied(v) for v in value)
-    return value
-
-
-def _with_copied_containers(fn: types.FunctionType) -> types.FunctionType:
-    """``fn`` with copies of the lists and dicts in its closure and defaults, so that
-    tracing it cannot change the caller's."""
-    cells = None
-    if fn.__closure__ is not None:
-        cells = tuple(
-            types.CellType(_copied(c.cell_contents)) if _bound(c) else c for c in fn.__closure__
-        )
-    copy = types.FunctionType(
-        fn.__code__, fn.__globals__, fn.__name__, _copied(fn.__defaults__), cells
-    )
-    copy.__kwdefaults__ = _copied(fn.__kwdefaults__)
-    copy.__qualname__ = fn.__qualname__
-    return copy
+    return all(_pure_value(d, depth) for d in defaults) and _pure_code(fn.__code__, fn, depth)
 
 
 _ACTIVE = threading.local()
@@ -660,6 +680,8 @@ def _outputs(graph: _Graph, result: Any) -> tuple[Any, Any]:
         result = _constant(graph, result, None)
     elif result._graph is not graph:
         raise ForeignSymbol("the function returned a value traced by another function")
+    if result.ragged_rows:
+        return ("ragged", [result._index]), RaggedTensorSpec(result.shape, result.dtype, 0)
     return result._index, TensorSpec(result.shape, result.dtype)
 
 
@@ -745,10 +767,9 @@ def _run_traced(fn: Callable[..., Any], spec: Any) -> tuple[_Graph, Any] | None:
     previous_graph = active_graph()
     _ACTIVE.graph = graph
     args = _placeholders(graph, spec, [0])
-    traced_fn = _with_copied_containers(fn)
     sys.setprofile(_watch_calls(untraceable))
     try:
-        result = traced_fn(*args) if isinstance(args, tuple) else traced_fn(args)
+        result = fn(*args) if isinstance(args, tuple) else fn(args)
     except ForeignSymbol:
         if previous_graph is not None:
             raise  # the enclosing function uses its own value in this one: not traceable

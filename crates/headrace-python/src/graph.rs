@@ -96,6 +96,7 @@ fn node_from_py(item: &Bound<'_, PyAny>) -> PyResult<Node> {
 fn multi_op_from_py(name: &str, attrs: &Bound<'_, PyAny>) -> PyResult<MultiOp> {
     Ok(match name {
         "split" => MultiOp::Split(attrs.extract()?),
+        "parse" => MultiOp::Parse(crate::example::parse_op_from_py(attrs)?),
         other => return Err(bad(format!("no multi-output op named {other:?}"))),
     })
 }

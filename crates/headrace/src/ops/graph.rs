@@ -56,12 +56,15 @@ pub enum Node {
 pub enum MultiOp {
     /// `strings.split(x, sep)`: pieces (and, for a vector, row splits).
     Split(Option<Vec<u8>>),
+    /// Example parsing: each feature's tensors in spec order.
+    Parse(super::parse::ParseOp),
 }
 
 impl MultiOp {
     fn apply(&self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
         match (self, inputs) {
             (MultiOp::Split(sep), [x]) => super::strings::split_to_tensors(x, sep.as_deref()),
+            (MultiOp::Parse(op), [x]) => super::parse::parse(op, x),
             (op, _) => Err(Error::internal(format!(
                 "{op:?} got {} inputs",
                 inputs.len()

@@ -15,6 +15,7 @@ pub mod compare;
 mod dispatch;
 pub mod graph;
 pub mod io;
+pub mod parse;
 pub mod random;
 pub mod reduce;
 pub mod strings;
