@@ -173,10 +173,10 @@ fn features_to_py<'py>(
     let items = features
         .into_iter()
         .map(|(name, f)| {
-            Ok(PyTuple::new(
+            PyTuple::new(
                 py,
                 [name.into_pyobject(py)?.into_any(), feature_to_py(py, f)?],
-            )?)
+            )
         })
         .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, items)
@@ -243,13 +243,13 @@ pub fn decode_sequence_example_op<'py>(
                 .into_iter()
                 .map(|f| feature_to_py(py, f))
                 .collect::<PyResult<Vec<_>>>()?;
-            Ok(PyTuple::new(
+            PyTuple::new(
                 py,
                 [
                     name.into_pyobject(py)?.into_any(),
                     PyList::new(py, steps)?.into_any(),
                 ],
-            )?)
+            )
         })
         .collect::<PyResult<Vec<_>>>()?;
     PyTuple::new(
