@@ -13,11 +13,19 @@ use crate::value::{DType, Tensor};
 
 // --- TensorFlow's reference vectors ------------------------------------------------
 
+/// The reference vectors: `$HEADRACE_TESTDATA`, else `../shared/testdata` beside the
+/// checkout, else the workplace's `/work/shared/testdata` (for clones made elsewhere).
 fn testdata(name: &str) -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/tfrecord/"
-    );
+    let candidates = [
+        std::env::var("HEADRACE_TESTDATA").unwrap_or_default(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata").to_string(),
+        "/work/shared/testdata".to_string(),
+    ];
+    let dir = candidates
+        .iter()
+        .find(|d| !d.is_empty() && std::path::Path::new(d).join("tfrecord").is_dir())
+        .unwrap_or(&candidates[1]);
+    let path = format!("{dir}/tfrecord/");
     let text = std::fs::read_to_string(format!("{path}{name}"))
         .unwrap_or_else(|e| panic!("the reference vectors {path}{name}: {e}"));
     serde_json::from_str(&text).expect("valid JSON")
