@@ -39,6 +39,22 @@ def text_op(name: str, attrs: Any, inputs: list[Any]) -> Any:
 def split_op(x: Any, sep: bytes | None = None) -> list[Any]:
     """``strings.split``: ``[pieces]`` for a scalar, ``[pieces, row_splits]`` for a vector."""
 
+def parse_op(attrs: tuple[Any, ...], x: Any) -> list[Any]:
+    """Example parsing (``("example" | "single", features)`` or ``("sequence", context,
+    sequence)``): each feature's tensors, flat, in spec order."""
+
+def encode_example_op(features: list[tuple[str, tuple[str, Any]]]) -> bytes:
+    """A serialized ``tf.train.Example`` of ``[(name, (kind, values))]``, in that order."""
+
+def decode_example_op(record: bytes) -> list[tuple[str, tuple[str, Any]]]:
+    """A serialized ``tf.train.Example`` as ``[(name, (kind, values))]``."""
+
+def encode_sequence_example_op(context: Any, feature_lists: Any) -> bytes:
+    """A serialized ``tf.train.SequenceExample``."""
+
+def decode_sequence_example_op(record: bytes) -> tuple[Any, Any]:
+    """A serialized ``tf.train.SequenceExample`` as (context, feature lists)."""
+
 def param_source(kind: str, args: Any, args_spec: Any) -> Dataset:
     """A template's source ("tensors", "slices" or "range") reading parameters ``args``
     (parameter indices nested like the argument)."""
