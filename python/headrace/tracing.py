@@ -766,9 +766,9 @@ def _run_traced(fn: Callable[..., Any], spec: Any) -> tuple[_Graph, Any] | None:
     previous_profile = sys.getprofile()
     previous_graph = active_graph()
     _ACTIVE.graph = graph
-    args = _placeholders(graph, spec, [0])
-    sys.setprofile(_watch_calls(untraceable))
     try:
+        args = _placeholders(graph, spec, [0])
+        sys.setprofile(_watch_calls(untraceable))
         result = fn(*args) if isinstance(args, tuple) else fn(args)
     except ForeignSymbol:
         if previous_graph is not None:

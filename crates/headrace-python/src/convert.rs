@@ -408,16 +408,20 @@ pub fn element_to_py(py: Python<'_>, element: Element) -> PyResult<Bound<'_, PyA
                 .iter()
                 .map(|s| tensor_to_py(py, s.clone()))
                 .collect::<PyResult<Vec<_>>>()?;
-            composite_class(py, "RaggedTensor")?.call_method1(
-                "from_nested_row_splits",
-                (tensor_to_py(py, r.values().clone())?, splits),
-            )
+            RAGGED_TENSOR
+                .import(py, "headrace.composite", "RaggedTensor")?
+                .call_method1(
+                    "from_nested_row_splits",
+                    (tensor_to_py(py, r.values().clone())?, splits),
+                )
         }
-        Element::Sparse(s) => composite_class(py, "SparseTensor")?.call1((
-            tensor_to_py(py, s.indices().clone())?,
-            tensor_to_py(py, s.values().clone())?,
-            tensor_to_py(py, s.dense_shape().clone())?,
-        )),
+        Element::Sparse(s) => SPARSE_TENSOR
+            .import(py, "headrace.composite", "SparseTensor")?
+            .call1((
+                tensor_to_py(py, s.indices().clone())?,
+                tensor_to_py(py, s.values().clone())?,
+                tensor_to_py(py, s.dense_shape().clone())?,
+            )),
         Element::Tuple(items) => {
             let items = items
                 .into_iter()
@@ -435,10 +439,9 @@ pub fn element_to_py(py: Python<'_>, element: Element) -> PyResult<Bound<'_, PyA
     }
 }
 
-fn composite_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    py.import(pyo3::intern!(py, "headrace.composite"))?
-        .getattr(name)
-}
+/// The Python classes of composite values, imported once (not per element).
+static RAGGED_TENSOR: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+static SPARSE_TENSOR: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
 
 /// A tensor as a numpy scalar, a numpy array borrowing its buffer, `bytes`, or an object
 /// array of `bytes`.

@@ -293,7 +293,7 @@ impl<'a> FeatureRef<'a> {
                             return Err(wrong_wire_type(
                                 at,
                                 kind.field_name(),
-                                WireType::LengthDelimited,
+                                WireType::LengthDelimited.name(),
                                 wire_type,
                             ));
                         }
@@ -366,14 +366,12 @@ impl<'a> FeatureRef<'a> {
                         }
                     }
                     other => {
-                        return Err(WireError {
-                            offset: at,
-                            kind: WireErrorKind::WrongWireType {
-                                field: "int64_list.value",
-                                expected: "varint or length-delimited (packed)",
-                                got: other,
-                            },
-                        })
+                        return Err(wrong_wire_type(
+                            at,
+                            "int64_list.value",
+                            "varint or length-delimited (packed)",
+                            other,
+                        ))
                     }
                 }
             }
@@ -415,14 +413,12 @@ impl<'a> FeatureRef<'a> {
                         f(bytes);
                     }
                     other => {
-                        return Err(WireError {
-                            offset: at,
-                            kind: WireErrorKind::WrongWireType {
-                                field: "float_list.value",
-                                expected: "32-bit or length-delimited (packed)",
-                                got: other,
-                            },
-                        })
+                        return Err(wrong_wire_type(
+                            at,
+                            "float_list.value",
+                            "32-bit or length-delimited (packed)",
+                            other,
+                        ))
                     }
                 }
             }
@@ -449,7 +445,7 @@ impl<'a> FeatureRef<'a> {
                     return Err(wrong_wire_type(
                         at,
                         "bytes_list.value",
-                        WireType::LengthDelimited,
+                        WireType::LengthDelimited.name(),
                         wire_type,
                     ));
                 }
@@ -511,7 +507,7 @@ impl<'a> FeatureListRef<'a> {
                     return Err(wrong_wire_type(
                         at,
                         "feature_list.feature",
-                        WireType::LengthDelimited,
+                        WireType::LengthDelimited.name(),
                         wire_type,
                     )
                     .into());
@@ -535,7 +531,7 @@ fn expect_delimited<'a>(
         return Err(wrong_wire_type(
             at,
             field,
-            WireType::LengthDelimited,
+            WireType::LengthDelimited.name(),
             wire_type,
         ));
     }

@@ -280,18 +280,19 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The error for a known field that came with the wrong wire type.
+/// The error for a known field that came with the wrong wire type; `expected` names the
+/// wire types it may have (`WireType::name`, or several for packable fields).
 pub(crate) fn wrong_wire_type(
     offset: usize,
     field: &'static str,
-    expected: WireType,
+    expected: &'static str,
     got: WireType,
 ) -> WireError {
     WireError {
         offset,
         kind: WireErrorKind::WrongWireType {
             field,
-            expected: expected.name(),
+            expected,
             got,
         },
     }

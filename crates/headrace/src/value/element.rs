@@ -212,14 +212,15 @@ impl Element {
     /// values gain a ragged dimension, sparse values a batch dimension).
     pub fn stack(elements: &[Element]) -> Result<Element> {
         let refs: Vec<&Element> = elements.iter().collect();
+        // `zip_refs` hands `composite` columns of one kind only.
         Element::zip_refs(&refs, &mut |ts| Tensor::stack(ts), &mut |column| {
             Ok(match column[0] {
                 Element::Ragged(_) => {
                     let parts: Vec<&RaggedTensor> = column
                         .iter()
-                        .map(|e| match e {
-                            Element::Ragged(r) => &**r,
-                            _ => unreachable!("zip_refs checked the column"),
+                        .filter_map(|e| match e {
+                            Element::Ragged(r) => Some(&**r),
+                            _ => None,
                         })
                         .collect();
                     Element::Ragged(Arc::new(RaggedTensor::stack(&parts)?))
@@ -227,9 +228,9 @@ impl Element {
                 _ => {
                     let parts: Vec<&SparseTensor> = column
                         .iter()
-                        .map(|e| match e {
-                            Element::Sparse(s) => &**s,
-                            _ => unreachable!("zip_refs checked the column"),
+                        .filter_map(|e| match e {
+                            Element::Sparse(s) => Some(&**s),
+                            _ => None,
                         })
                         .collect();
                     Element::Sparse(Arc::new(SparseTensor::stack(&parts)?))
