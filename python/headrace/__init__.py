@@ -51,6 +51,7 @@ from .dtypes import (
 )
 from .math import cast
 from .options import Options
+from .records import FixedLengthRecordDataset, TextLineDataset, TFRecordDataset
 from .spec import RaggedTensorSpec, SparseTensorSpec, TensorSpec
 
 bool = bool_  # noqa: A001  tf.bool; the builtin stays reachable as builtins.bool
@@ -77,7 +78,10 @@ __all__ = [
     "UNKNOWN_CARDINALITY",
     "DType",
     "Dataset",
+    "FixedLengthRecordDataset",
     "Options",
+    "TFRecordDataset",
+    "TextLineDataset",
     "RaggedTensor",
     "RaggedTensorSpec",
     "SparseTensor",

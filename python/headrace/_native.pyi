@@ -59,6 +59,44 @@ def param_source(kind: str, args: Any, args_spec: Any) -> Dataset:
     """A template's source ("tensors", "slices" or "range") reading parameters ``args``
     (parameter indices nested like the argument)."""
 
+def tfrecord_dataset(
+    filenames: Dataset,
+    compression_type: str | None = None,
+    buffer_size: int | None = None,
+    num_parallel_reads: int | None = None,
+) -> Dataset:
+    """The records of the TFRecord files ``filenames`` names (AUTOTUNE is -1)."""
+
+def text_line_dataset(
+    filenames: Dataset,
+    compression_type: str | None = None,
+    buffer_size: int | None = None,
+    num_parallel_reads: int | None = None,
+) -> Dataset:
+    """The lines of the text files ``filenames`` names."""
+
+def fixed_length_record_dataset(
+    filenames: Dataset,
+    record_bytes: int,
+    header_bytes: int = 0,
+    footer_bytes: int = 0,
+    buffer_size: int | None = None,
+    compression_type: str | None = None,
+    num_parallel_reads: int | None = None,
+) -> Dataset:
+    """Fixed-length records of the files ``filenames`` names."""
+
+class TFRecordWriter:
+    """Writes a TFRecord file as TensorFlow does (``""``, ``"GZIP"`` or ``"ZLIB"``)."""
+
+    def __init__(self, path: str, compression_type: str | None = None) -> None: ...
+    def write(self, record: Any) -> None:
+        """Appends one record (a bytes-like object)."""
+    def flush(self) -> None:
+        """Pushes buffered records to the file."""
+    def close(self) -> None:
+        """Finishes the file; later writes raise."""
+
 class TemplateFn:
     """A traced flat_map/interleave function: a graph computing the template's parameters,
     and the template dataset."""
@@ -99,7 +137,8 @@ class Iterator:
     def close(self) -> None:
         """Stops the pipeline now: every thread it started is stopped and joined."""
     def stats(self) -> list[dict[str, Any]]:
-        """Each stage's counters: ``stage``, ``elements``, ``errors``, ``dropped_errors``."""
+        """Each stage's counters: ``stage``, ``elements``, ``errors``, ``dropped_errors``,
+        ``skipped_files``, ``skipped_bytes``."""
 
 SpecTree = Any  # (shape, dtype_name) per tensor, lists for tuples, dicts; None if unknown
 

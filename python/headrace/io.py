@@ -20,11 +20,14 @@ from .example import (
     serialize_example,
     serialize_sequence_example,
 )
+from .records import TFRecordOptions, TFRecordWriter
 
 __all__ = [
     "FixedLenFeature",
     "FixedLenSequenceFeature",
     "RaggedFeature",
+    "TFRecordOptions",
+    "TFRecordWriter",
     "VarLenFeature",
     "decode_raw",
     "example_to_dict",

@@ -2,23 +2,13 @@
 (../shared/testdata/tfrecord), eagerly and inside traced functions."""
 
 import json
-import os
-from pathlib import Path
 
 import headrace as hr
 import numpy as np
 import pytest
+from testdata import reference_dir
 
-# $HEADRACE_TESTDATA, else ../shared/testdata beside the checkout, else the workplace's copy.
-_CANDIDATES = [
-    os.environ.get("HEADRACE_TESTDATA", ""),
-    str(Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata"),
-    "/work/shared/testdata",
-]
-DATA = next(
-    (Path(d) / "tfrecord" for d in _CANDIDATES if d and (Path(d) / "tfrecord").is_dir()),
-    Path(_CANDIDATES[1]) / "tfrecord",
-)
+DATA = reference_dir("tfrecord")
 EXAMPLES = json.loads((DATA / "examples.json").read_text())
 SEQUENCES = json.loads((DATA / "sequence.json").read_text())
 RECORDS = [bytes.fromhex(h) for h in EXAMPLES["records_hex"]]

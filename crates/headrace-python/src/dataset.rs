@@ -29,7 +29,7 @@ pub struct NativeDataset {
     pub inner: Dataset,
 }
 
-fn wrap(py: Python<'_>, r: headrace::Result<Dataset>) -> PyResult<NativeDataset> {
+pub(crate) fn wrap(py: Python<'_>, r: headrace::Result<Dataset>) -> PyResult<NativeDataset> {
     r.map(|inner| NativeDataset { inner })
         .map_err(|e| to_py(py, e))
 }
@@ -39,7 +39,11 @@ fn ok(inner: Dataset) -> PyResult<NativeDataset> {
 }
 
 /// `num_parallel_calls`: None (sequential), AUTOTUNE, or a positive count.
-fn parallelism(py: Python<'_>, name: &str, n: Option<i64>) -> PyResult<Option<Parallelism>> {
+pub(crate) fn parallelism(
+    py: Python<'_>,
+    name: &str,
+    n: Option<i64>,
+) -> PyResult<Option<Parallelism>> {
     match n {
         None => Ok(None),
         Some(AUTOTUNE) => Ok(Some(Parallelism::Autotune)),

@@ -58,7 +58,7 @@ impl NativeIterator {
     }
 
     /// Each stage's counters: a list of dicts with `stage`, `elements`, `errors`,
-    /// `dropped_errors`.
+    /// `dropped_errors`, `skipped_files`, `skipped_bytes`.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         let stats = self
             .inner
@@ -75,6 +75,8 @@ impl NativeIterator {
                 d.set_item("elements", s.elements)?;
                 d.set_item("errors", s.errors)?;
                 d.set_item("dropped_errors", s.dropped_errors)?;
+                d.set_item("skipped_files", s.skipped_files)?;
+                d.set_item("skipped_bytes", s.skipped_bytes)?;
                 Ok(d)
             })
             .collect()

@@ -12,6 +12,7 @@ mod function;
 mod graph;
 mod iterator;
 mod ops;
+mod records;
 mod template;
 
 /// The number of cores the engine uses when told AUTOTUNE.
@@ -27,6 +28,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<convert::TensorOwner>()?;
     m.add_class::<graph::NativeGraph>()?;
     m.add_class::<template::NativeTemplateFn>()?;
+    m.add_class::<records::NativeTfRecordWriter>()?;
+    m.add_function(wrap_pyfunction!(records::tfrecord_dataset, m)?)?;
+    m.add_function(wrap_pyfunction!(records::text_line_dataset, m)?)?;
+    m.add_function(wrap_pyfunction!(records::fixed_length_record_dataset, m)?)?;
     m.add_function(wrap_pyfunction!(template::param_source, m)?)?;
     m.add_function(wrap_pyfunction!(available_cores, m)?)?;
     m.add_function(wrap_pyfunction!(ops::binary_op, m)?)?;

@@ -27,6 +27,9 @@ pub mod runtime;
 pub mod tfrecord;
 pub mod value;
 
+#[cfg(test)]
+pub(crate) mod testdata;
+
 pub use dataset::{Cardinality, Dataset, Options, Parallelism};
 pub use error::{Error, ErrorKind, Result};
 pub use value::{DType, Element, ElementSpec, Tensor};

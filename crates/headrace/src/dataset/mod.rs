@@ -21,7 +21,9 @@ pub mod batch;
 pub mod cache;
 pub mod concatenate;
 pub mod enumerate;
+pub mod file_records;
 pub mod filter;
+pub mod fixed_length_record;
 pub mod flat_map;
 pub mod from_tensors;
 pub mod generator;
@@ -39,6 +41,8 @@ pub mod skip;
 pub mod take;
 pub mod template;
 pub mod tensor_slices;
+pub mod text_line;
+pub mod tfrecord;
 pub mod unbatch;
 pub mod zip;
 

@@ -10,6 +10,19 @@ pub fn values(ds: &Dataset) -> Vec<i64> {
         .collect()
 }
 
+/// The elements of a dataset of string scalars, as text.
+pub fn strings(ds: &Dataset) -> Vec<String> {
+    ds.collect()
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            let t = e.into_tensor().unwrap();
+            assert_eq!((t.dtype(), t.rank()), (crate::DType::String, 0));
+            String::from_utf8(t.string_values().unwrap()[0].to_vec()).unwrap()
+        })
+        .collect()
+}
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 

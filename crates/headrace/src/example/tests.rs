@@ -13,41 +13,11 @@ use crate::value::{DType, Tensor};
 
 // --- TensorFlow's reference vectors ------------------------------------------------
 
-/// The reference vectors: `$HEADRACE_TESTDATA`, else `../shared/testdata` beside the
-/// checkout, else the workplace's `/work/shared/testdata` (for clones made elsewhere).
 fn testdata(name: &str) -> Value {
-    let candidates = [
-        std::env::var("HEADRACE_TESTDATA").unwrap_or_default(),
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata").to_string(),
-        "/work/shared/testdata".to_string(),
-    ];
-    let dir = candidates
-        .iter()
-        .find(|d| !d.is_empty() && std::path::Path::new(d).join("tfrecord").is_dir())
-        .unwrap_or(&candidates[1]);
-    let path = format!("{dir}/tfrecord/");
-    let text = std::fs::read_to_string(format!("{path}{name}"))
-        .unwrap_or_else(|e| panic!("the reference vectors {path}{name}: {e}"));
-    serde_json::from_str(&text).expect("valid JSON")
+    crate::testdata::json("tfrecord", name)
 }
 
-fn hex(s: &str) -> Bytes {
-    assert!(s.len().is_multiple_of(2));
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digits"))
-        .collect::<Vec<u8>>()
-        .into()
-}
-
-fn records(json: &Value) -> Vec<Bytes> {
-    json["records_hex"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| hex(r.as_str().unwrap()))
-        .collect()
-}
+use crate::testdata::{hex, records};
 
 /// The kind of each feature of `examples.json`, which its JSON lists do not say.
 fn reference_kind(name: &str) -> FeatureKind {

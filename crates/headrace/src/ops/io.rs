@@ -20,16 +20,7 @@ pub fn read_file(path: &Tensor) -> Result<Tensor> {
     }
     let raw = &values[0];
     let shown = String::from_utf8_lossy(raw);
-    #[cfg(unix)]
-    let os_path = {
-        use std::os::unix::ffi::OsStrExt;
-        std::path::Path::new(std::ffi::OsStr::from_bytes(raw))
-    };
-    #[cfg(not(unix))]
-    let os_path = std::path::Path::new(std::str::from_utf8(raw).map_err(|_| {
-        Error::invalid_argument(format!("read_file: path {shown:?} is not valid UTF-8"))
-    })?);
-    match std::fs::read(os_path) {
+    match std::fs::read(crate::fs::os_path(raw).map_err(|e| e.context("read_file"))?) {
         Ok(data) => Ok(Tensor::string_scalar(Bytes::from(data))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::not_found(format!(
             "read_file: {shown}: no such file or directory"

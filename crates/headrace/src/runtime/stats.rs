@@ -10,6 +10,8 @@ pub struct StageStats {
     elements: AtomicU64,
     errors: AtomicU64,
     dropped_errors: AtomicU64,
+    skipped_files: AtomicU64,
+    skipped_bytes: AtomicU64,
 }
 
 /// A snapshot of one stage's counters.
@@ -22,6 +24,10 @@ pub struct StageSnapshot {
     pub errors: u64,
     /// Error elements the stage dropped (`ignore_errors`).
     pub dropped_errors: u64,
+    /// Files a reading stage gave up on (missing, unreadable or damaged), and how many of
+    /// their bytes it did not read (for a compressed file, compressed bytes).
+    pub skipped_files: u64,
+    pub skipped_bytes: u64,
 }
 
 impl StageStats {
@@ -37,12 +43,20 @@ impl StageStats {
         self.dropped_errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A reading stage gave up on a file with `bytes` of it unread.
+    pub fn record_skipped_file(&self, bytes: u64) {
+        self.skipped_files.fetch_add(1, Ordering::Relaxed);
+        self.skipped_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> StageSnapshot {
         StageSnapshot {
             stage: self.stage.clone(),
             elements: self.elements.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
             dropped_errors: self.dropped_errors.load(Ordering::Relaxed),
+            skipped_files: self.skipped_files.load(Ordering::Relaxed),
+            skipped_bytes: self.skipped_bytes.load(Ordering::Relaxed),
         }
     }
 }
@@ -68,6 +82,8 @@ impl StatsRegistry {
             elements: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             dropped_errors: AtomicU64::new(0),
+            skipped_files: AtomicU64::new(0),
+            skipped_bytes: AtomicU64::new(0),
         });
         stages.push((key.to_string(), s.clone()));
         s
