@@ -36,10 +36,12 @@ use crate::runtime::wait::ScanCheck;
 use crate::runtime::{wait, CancelToken};
 use crate::value::{Element, ElementSpec};
 
-/// The smallest and largest read-ahead buffer of one open dataset: enough for a whole
-/// block when blocks are small, and a bound on memory when they are not.
-const MIN_BUFFER: usize = 2;
-const MAX_BUFFER: usize = 64;
+/// The read-ahead buffer of one open dataset, in elements: enough for a whole block when
+/// blocks are small, and a bound on memory when they are not. Elements travel in chunks
+/// (see `prefetch.rs`), so the buffer is large enough for chunks to form: handing small
+/// elements (records) over one by one cost more than reading them.
+const MIN_BUFFER: usize = 128;
+const MAX_BUFFER: usize = 256;
 
 struct InterleaveNode {
     input: Dataset,
@@ -387,7 +389,6 @@ impl InterleaveIter {
     }
 
     fn read(&mut self, i: usize) -> Read {
-        let cancel = &self.cancel;
         match self.slots[i].as_mut() {
             None => Read::End,
             Some(Slot::Direct(it)) => match it.next() {
@@ -398,17 +399,12 @@ impl InterleaveIter {
             Some(Slot::Ahead {
                 reader,
                 open_failed,
-            }) => {
-                let Some(rx) = reader.receiver() else {
-                    return Read::End;
-                };
-                match wait::recv(rx, cancel) {
-                    Ok(Some(Err(e))) if open_failed.load(Ordering::Acquire) => Read::OpenFailed(e),
-                    Ok(Some(item)) => Read::Item(item),
-                    Ok(None) => Read::End,
-                    Err(e) => Read::Interrupted(e),
-                }
-            }
+            }) => match reader.recv() {
+                Ok(Some(Err(e))) if open_failed.load(Ordering::Acquire) => Read::OpenFailed(e),
+                Ok(Some(item)) => Read::Item(item),
+                Ok(None) => Read::End,
+                Err(e) => Read::Interrupted(e),
+            },
         }
     }
 
