@@ -361,6 +361,16 @@ def array_op(name: str, attrs: Any, inputs: list[Any]) -> Symbol:
     symbols = [_as_symbol(graph, v) for v in inputs]
     if any(s.shape is None for s in symbols):
         raise NotTraceable(f"{name} on a tensor of unknown rank")
+    if name == "reshape" and None in symbols[0].shape:
+        # Zeros of a stand-in size cannot be reshaped to the target (a decoded vector of
+        # unknown length to [32, 32, 3]): the target is the shape, -1 unknown; the kernel
+        # checks the element count on each element.
+        if list(attrs).count(-1) > 1:
+            raise InvalidArgumentError("reshape: only one dimension may be -1")
+        shape = tuple(None if d == -1 else d for d in attrs)
+        return graph.add(
+            ("array", name, attrs, [s._index for s in symbols]), symbols[0].dtype, shape
+        )
     trials = []
     for stand_in in (5, 7):
         zeros = [

@@ -154,3 +154,22 @@ def test_maps_with_different_parallelism_stay_apart():
     ds = hr.Dataset.range(5).map(lambda x: x + 1).map(lambda x: x * 3, num_parallel_calls=2)
     assert repr(ds).count("Map(") == 2
     assert values(ds) == [3, 6, 9, 12, 15]
+
+
+def test_reshape_of_a_vector_of_unknown_length_is_traced():
+    # decode_raw's output length is only known per element; the target shape is the shape.
+    ds = hr.Dataset.from_tensor_slices([b"abcd", b"efgh", b"xyz"]).map(
+        lambda r: hr.reshape(hr.io.decode_raw(r, hr.uint8), [2, 2])
+    )
+    assert "traced" in repr(ds)
+    assert ds.element_spec == hr.TensorSpec([2, 2], hr.uint8)
+    it = iter(ds)
+    np.testing.assert_array_equal(next(it), np.frombuffer(b"abcd", np.uint8).reshape(2, 2))
+    np.testing.assert_array_equal(next(it), np.frombuffer(b"efgh", np.uint8).reshape(2, 2))
+    with pytest.raises(hr.errors.InvalidArgumentError, match="reshape"):
+        next(it)
+    inferred = hr.Dataset.from_tensor_slices([b"abcdef"]).map(
+        lambda r: hr.reshape(hr.io.decode_raw(r, hr.uint8), [-1, 2])
+    )
+    assert inferred.element_spec == hr.TensorSpec([None, 2], hr.uint8)
+    assert next(iter(inferred)).shape == (3, 2)
