@@ -2,6 +2,7 @@
 #   make demo    local virtual environment, release build, demonstration pipeline
 #   make test    Rust and Python test suites, plus format and lint checks
 #   make bench   benchmarks beside tf.data (installs tensorflow-cpu into .venv)
+#   make fuzz    each cargo-fuzz target for FUZZ_TIME seconds (installs cargo-fuzz into .tools)
 
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +14,7 @@ RUST_SOURCES := $(shell find crates -name '*.rs' -o -name Cargo.toml) Cargo.toml
 
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test test-rust test-python lint build bench bench-deps clean
+.PHONY: demo test test-rust test-python lint build bench bench-deps fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +53,31 @@ bench: build bench-deps
 	cargo bench -p headrace --bench pipeline
 	$(PY) bench/bench_core.py
 	$(PY) bench/bench_tracing.py
+	$(PY) bench/bench_tfrecord.py
+
+# Fuzzing: cargo-fuzz, installed locally, on the stable toolchain (RUSTC_BOOTSTRAP lets it
+# use the sanitizer flags). Targets run one after another, FUZZ_TIME seconds each; an
+# allocation over 256 MiB, 2 GiB resident or an input taking over 10 s counts as a crash
+# (FUZZ_TIME=600 make fuzz for longer runs).
+# Corpora (fuzz/corpus, seeded from the reference TFRecord files) and crashes
+# (fuzz/artifacts) are git-ignored.
+FUZZ_TOOLS := .tools
+CARGO_FUZZ := $(FUZZ_TOOLS)/bin/cargo-fuzz
+FUZZ_TARGETS := tfrecord_reader example_parse
+FUZZ_TIME ?= 60
+FUZZ_FLAGS := -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -malloc_limit_mb=256 -timeout=10
+
+$(CARGO_FUZZ):
+	cargo install cargo-fuzz --locked --root $(FUZZ_TOOLS)
+
+# Every target runs even when one fails; then the failures are named and make fails.
+fuzz: $(CARGO_FUZZ)
+	sh fuzz/seed-corpus.sh
+	failed=; for target in $(FUZZ_TARGETS); do \
+		RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ) run --fuzz-dir fuzz $$target -- $(FUZZ_FLAGS) \
+			|| failed="$$failed $$target"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed (inputs in fuzz/artifacts)"; exit 1; fi
 
 clean:
 	cargo clean

@@ -19,6 +19,9 @@ pub struct ChunkedReader<R> {
     pos: usize,
     chunk_size: usize,
     eof: bool,
+    /// A read error met after the bytes asked for had arrived: returned by the next fill
+    /// that needs more, so that the good bytes before it are used first.
+    error: Option<io::Error>,
     /// Stream offset of `chunk[pos]`.
     offset: u64,
 }
@@ -31,6 +34,7 @@ impl<R: Read> ChunkedReader<R> {
             pos: 0,
             chunk_size: chunk_size.max(1),
             eof: false,
+            error: None,
             offset: 0,
         }
     }
@@ -60,6 +64,9 @@ impl<R: Read> ChunkedReader<R> {
         if have >= n || self.eof {
             return Ok(have);
         }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
         let target = n.max(self.chunk_size);
         // Start with room for the carried bytes and one chunk; double while data keeps
         // coming and `n` is not reached.
@@ -72,6 +79,10 @@ impl<R: Read> ChunkedReader<R> {
             // `read_to_end` through `take` fills the spare capacity without zeroing it
             // first (zeroing each chunk was 4% of a raw read).
             if let Err(e) = (&mut self.inner).take(want as u64).read_to_end(&mut buf) {
+                if buf.len() >= n {
+                    self.error = Some(e);
+                    break Ok(());
+                }
                 break Err(e);
             }
             if buf.len() - before < want {

@@ -260,7 +260,15 @@ impl<R: Read> Read for Decompressor<R> {
                     // reads them all); a ZLIB stream is one.
                     if self.format == Compression::Gzip {
                         if self.start == self.end && !self.input_ended {
-                            self.refill()?;
+                            if let Err(e) = self.refill() {
+                                // Deliver this call's output before the error.
+                                self.finished = true;
+                                if written == 0 {
+                                    return Err(e);
+                                }
+                                self.deferred = Some(e);
+                                return Ok(written);
+                            }
                         }
                         if self.start < self.end {
                             // SAFETY: the stream was initialised; reset keeps its settings.

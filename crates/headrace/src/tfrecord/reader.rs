@@ -127,7 +127,9 @@ impl<R: Read> RecordReader<R> {
                     format!(
                         "truncated record: its header says {length} bytes of data, but only \
                          {} bytes of the file remain after the header",
-                        remaining - HEADER as u64
+                        // A file that grew after it was measured may hold the header
+                        // beyond the measured end.
+                        remaining.saturating_sub(HEADER as u64)
                     ),
                 );
             }

@@ -195,6 +195,56 @@ fn damaged_compressed_streams_name_the_file() {
     }
 }
 
+/// A source that hands out `data`, then fails.
+struct FailsAfter<'a>(&'a [u8]);
+
+impl std::io::Read for FailsAfter<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.0.is_empty() {
+            return Err(std::io::Error::other("disk gone"));
+        }
+        let n = out.len().min(self.0.len());
+        out[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn what_was_read_before_a_failure_comes_out_before_the_error() {
+    // Found by fuzz/tfrecord_reader (minimised): one byte, then an I/O error, read as
+    // 1-byte fixed-length records with a 2177-byte chunk.
+    let got: Vec<_> = FixedLengthReader::new(FailsAfter(&[0xff]), "f", 1, 0, 0, 2177).collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(&got[0].as_ref().unwrap()[..], [0xff]);
+    assert_eq!(got[1].as_ref().unwrap_err().kind(), ErrorKind::DataLoss);
+
+    // A GZIP file cut short: every record that decompresses comes out, then DataLoss.
+    let gz = std::fs::read(reference_path("examples.tfrecord.gz")).unwrap();
+    let expected = expected_records();
+    for (cut, whole) in [(gz.len() / 2, 31), (gz.len() - 1, 66)] {
+        let source = Decompressor::new(&gz[..cut], Compression::Gzip);
+        let got: Vec<_> = RecordReader::new(source, "cut.gz", None, DEFAULT_CHUNK).collect();
+        assert_eq!(got.len(), whole + 1, "cut at {cut}");
+        for (g, e) in got.iter().zip(&expected[..whole]) {
+            assert_eq!(g.as_ref().unwrap(), e);
+        }
+        assert_eq!(got[whole].as_ref().unwrap_err().kind(), ErrorKind::DataLoss);
+    }
+}
+
+#[test]
+fn a_stream_longer_than_its_stated_size_is_an_error_not_a_panic() {
+    // Found by fuzz/tfrecord_reader: one empty record (16 bytes) read with a stated size
+    // of 4, as when a file grows after it was measured.
+    let file = write_all(&[Bytes::new()], Compression::None);
+    let got: Vec<_> = RecordReader::new(&file[..], "grown.tfrecord", Some(4), 64).collect();
+    assert_eq!(got.len(), 1);
+    let err = got[0].as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DataLoss);
+    assert!(!err.to_string().contains("18446744073709551"), "{err}");
+}
+
 fn framed(records: &[Vec<u8>]) -> Vec<u8> {
     let records: Vec<Bytes> = records.iter().map(|r| Bytes::from(r.clone())).collect();
     write_all(&records, Compression::None)
