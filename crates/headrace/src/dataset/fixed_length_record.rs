@@ -35,15 +35,14 @@ impl RecordFormat for FixedLengthFormat {
     }
 
     fn open(&self, path: &[u8]) -> Result<Box<dyn FileRecords>> {
-        let source = FileSource::open(path, self.compression)?;
-        Ok(Box::new(FixedLengthReader::new(
-            source,
-            &String::from_utf8_lossy(path),
+        Ok(Box::new(FixedLengthReader::open(
+            path,
+            self.compression,
             self.record_bytes,
             self.header_bytes,
             self.footer_bytes,
             self.chunk_size,
-        )))
+        )?))
     }
 }
 

@@ -26,12 +26,11 @@ impl RecordFormat for TextLineFormat {
     }
 
     fn open(&self, path: &[u8]) -> Result<Box<dyn FileRecords>> {
-        let source = FileSource::open(path, self.compression)?;
-        Ok(Box::new(LineReader::new(
-            source,
-            &String::from_utf8_lossy(path),
+        Ok(Box::new(LineReader::open(
+            path,
+            self.compression,
             self.chunk_size,
-        )))
+        )?))
     }
 }
 

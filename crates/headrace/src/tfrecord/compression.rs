@@ -107,20 +107,22 @@ impl ZStream {
             .into_owned()
     }
 
-    /// Runs `step` (inflate or deflate) over `input` into `output`; returns zlib's code
-    /// and how many bytes were taken and written.
+    /// Runs `step` (inflate or deflate) over `input` into the `output_len` bytes at
+    /// `output` (writable, not necessarily initialised); returns zlib's code and how many
+    /// bytes were taken and written.
     fn run(
         &mut self,
         input: &[u8],
-        output: &mut [u8],
+        output: *mut u8,
+        output_len: usize,
         step: unsafe extern "C" fn(libz_sys::z_streamp, i32) -> i32,
         flush: i32,
     ) -> (i32, usize, usize) {
         let avail_in = input.len().min(u32::MAX as usize) as u32;
-        let avail_out = output.len().min(u32::MAX as usize) as u32;
+        let avail_out = output_len.min(u32::MAX as usize) as u32;
         self.0.next_in = input.as_ptr().cast_mut();
         self.0.avail_in = avail_in;
-        self.0.next_out = output.as_mut_ptr();
+        self.0.next_out = output;
         self.0.avail_out = avail_out;
         // SAFETY: the stream was initialised by inflateInit2/deflateInit2, and next_in /
         // next_out point into live buffers of the lengths given.
@@ -231,9 +233,45 @@ impl<R> Drop for Decompressor<R> {
     }
 }
 
+impl<R: Read> Decompressor<R> {
+    /// Decompresses up to `limit` bytes into `buf`'s spare capacity (zlib writes it; it
+    /// need not be initialised). Stops early only at the end of the stream; on an error,
+    /// the bytes decompressed before it stay in `buf`.
+    pub fn fill_spare(&mut self, buf: &mut Vec<u8>, limit: u64) -> io::Result<usize> {
+        let want = usize::try_from(limit).unwrap_or(usize::MAX);
+        let start = buf.len();
+        loop {
+            let done = buf.len() - start;
+            if done >= want {
+                return Ok(done);
+            }
+            if buf.len() == buf.capacity() {
+                buf.reserve((want - done).min(INPUT_CHUNK));
+            }
+            let room = (buf.capacity() - buf.len()).min(want - done);
+            let spare = buf.spare_capacity_mut();
+            // On an error, what was decompressed stays in `buf`, as `read_to_end` leaves it.
+            let written = match self.inflate_into(spare.as_mut_ptr().cast(), room)? {
+                0 => return Ok(done),
+                n => n,
+            };
+            // SAFETY: zlib wrote (never read) the first `written` bytes of the spare
+            // capacity, so they are initialised.
+            unsafe { buf.set_len(buf.len() + written) };
+        }
+    }
+}
+
 impl<R: Read> Read for Decompressor<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if out.is_empty() {
+        self.inflate_into(out.as_mut_ptr(), out.len())
+    }
+}
+
+impl<R: Read> Decompressor<R> {
+    /// Decompresses into the `len` bytes at `out`, which need not be initialised.
+    fn inflate_into(&mut self, out: *mut u8, len: usize) -> io::Result<usize> {
+        if len == 0 {
             return Ok(0);
         }
         if let Some(e) = self.deferred.take() {
@@ -249,6 +287,7 @@ impl<R: Read> Read for Decompressor<R> {
             let (rc, taken, written) = self.stream.run(
                 &self.input[self.start..self.end],
                 out,
+                len,
                 libz_sys::inflate,
                 libz_sys::Z_NO_FLUSH,
             );
@@ -353,9 +392,13 @@ impl<W: Write> Compressor<W> {
 
     fn run(&mut self, mut input: &[u8], flush: i32) -> io::Result<()> {
         loop {
-            let (rc, taken, written) =
-                self.stream
-                    .run(input, &mut self.output, libz_sys::deflate, flush);
+            let (rc, taken, written) = self.stream.run(
+                input,
+                self.output.as_mut_ptr(),
+                self.output.len(),
+                libz_sys::deflate,
+                flush,
+            );
             input = &input[taken..];
             self.inner
                 .as_mut()

@@ -59,6 +59,18 @@ impl FileSource {
     }
 }
 
+impl FileSource {
+    /// Reads up to `limit` bytes into `buf`'s spare capacity without zeroing it first: a
+    /// `File` fills uninitialised memory itself, and so does zlib. Stops early only at the
+    /// end of the stream.
+    pub fn fill_spare(&mut self, buf: &mut Vec<u8>, limit: u64) -> io::Result<usize> {
+        match &mut self.stream {
+            Stream::Plain(f) => f.take(limit).read_to_end(buf),
+            Stream::Compressed(d) => d.fill_spare(buf, limit),
+        }
+    }
+}
+
 impl Read for FileSource {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match &mut self.stream {

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::chunks::ChunkedReader;
+use super::compression::Compression;
+use super::file::FileSource;
 use crate::error::{Error, Result};
 
 pub struct FixedLengthReader<R> {
@@ -110,6 +112,31 @@ impl<R: Read> FixedLengthReader<R> {
             )),
             Err(e) => self.fail(format!("cannot read: {e}")),
         }
+    }
+}
+
+impl FixedLengthReader<FileSource> {
+    /// Opens the file at `path`; the sizes are as for [`FixedLengthReader::new`].
+    pub fn open(
+        path: impl AsRef<[u8]>,
+        compression: Compression,
+        record_bytes: usize,
+        header_bytes: usize,
+        footer_bytes: usize,
+        chunk_size: usize,
+    ) -> Result<FixedLengthReader<FileSource>> {
+        let path = path.as_ref();
+        let source = FileSource::open(path, compression)?;
+        let mut reader = FixedLengthReader::new(
+            source,
+            &String::from_utf8_lossy(path),
+            record_bytes,
+            header_bytes,
+            footer_bytes,
+            chunk_size,
+        );
+        reader.source.set_filler(FileSource::fill_spare);
+        Ok(reader)
     }
 }
 

@@ -192,6 +192,7 @@ impl RecordReader<FileSource> {
         let size = source.plain_size();
         let name = String::from_utf8_lossy(path);
         let mut reader = RecordReader::new(source, &name, size, chunk_size);
+        reader.source.set_filler(FileSource::fill_spare);
         if compression != Compression::None {
             reader.offsets_in = "decompressed byte offset";
         }

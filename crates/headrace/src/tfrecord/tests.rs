@@ -324,3 +324,40 @@ proptest! {
         prop_assert_eq!(got[oks].as_ref().unwrap_err().kind(), ErrorKind::DataLoss);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// The file readers fill their buffers without zeroing them (`FileSource::fill_spare`):
+    /// they must read exactly what the plain `Read` path reads, damaged files included.
+    #[test]
+    fn the_file_fast_path_reads_what_the_read_path_reads(
+        records in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..3000), 0..20),
+        chunk in 1usize..5000,
+        cut in any::<prop::sample::Index>(),
+        compression in prop_oneof![Just(Compression::None), Just(Compression::Gzip), Just(Compression::Zlib)],
+    ) {
+        let owned: Vec<Bytes> = records.iter().map(|r| Bytes::from(r.clone())).collect();
+        let mut data = write_all(&owned, compression);
+        data.truncate(cut.index(data.len() + 1));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f").display().to_string();
+        std::fs::write(&path, &data).unwrap();
+        let outcome = |r: crate::Result<Bytes>| r.map_err(|e| e.to_string());
+
+        let fast: Vec<_> = RecordReader::open(&path, compression, chunk)
+            .unwrap()
+            .map(outcome)
+            // `new` does not know the stream is decompressed: its offsets say so less.
+            .map(|r| r.map_err(|e| e.replace("decompressed byte offset", "byte offset")))
+            .collect();
+        let source = FileSource::open(&path, compression).unwrap();
+        let size = source.plain_size();
+        let exact: Vec<_> = RecordReader::new(source, &path, size, chunk).map(outcome).collect();
+        prop_assert_eq!(&fast, &exact);
+
+        let lines_fast: Vec<_> = LineReader::open(&path, compression, chunk).unwrap().map(outcome).collect();
+        let lines_exact: Vec<_> = LineReader::new(FileSource::open(&path, compression).unwrap(), &path, chunk).map(outcome).collect();
+        prop_assert_eq!(lines_fast, lines_exact);
+    }
+}

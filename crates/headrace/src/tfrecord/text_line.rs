@@ -8,6 +8,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::chunks::ChunkedReader;
+use super::compression::Compression;
+use super::file::FileSource;
 use crate::error::{Error, Result};
 
 pub struct LineReader<R> {
@@ -86,6 +88,21 @@ impl<R: Read> LineReader<R> {
                 }
             }
         }
+    }
+}
+
+impl LineReader<FileSource> {
+    /// Opens the text file at `path`; `chunk_size` is the read buffer's size.
+    pub fn open(
+        path: impl AsRef<[u8]>,
+        compression: Compression,
+        chunk_size: usize,
+    ) -> Result<LineReader<FileSource>> {
+        let path = path.as_ref();
+        let source = FileSource::open(path, compression)?;
+        let mut reader = LineReader::new(source, &String::from_utf8_lossy(path), chunk_size);
+        reader.source.set_filler(FileSource::fill_spare);
+        Ok(reader)
     }
 }
 
