@@ -1,6 +1,7 @@
 """``hr.data``: the names ``tf.data`` has, so ``tf.data.X`` ports as ``hr.data.X``."""
 
 from .dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
+from .image_folder import image_folder
 from .options import Options
 from .records import FixedLengthRecordDataset, TextLineDataset, TFRecordDataset
 
@@ -13,4 +14,5 @@ __all__ = [
     "Options",
     "TFRecordDataset",
     "TextLineDataset",
+    "image_folder",
 ]

@@ -22,6 +22,7 @@ pub mod dataset;
 pub mod error;
 pub mod example;
 pub mod fs;
+pub mod image;
 pub mod ops;
 pub mod runtime;
 pub mod tfrecord;

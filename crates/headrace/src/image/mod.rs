@@ -1,0 +1,3 @@
+//! Image ops, as `tf.image` defines them.
+
+pub mod resize;
