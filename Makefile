@@ -63,7 +63,7 @@ bench: build bench-deps
 # (fuzz/artifacts) are git-ignored.
 FUZZ_TOOLS := .tools
 CARGO_FUZZ := $(FUZZ_TOOLS)/bin/cargo-fuzz
-FUZZ_TARGETS := tfrecord_reader example_parse
+FUZZ_TARGETS := tfrecord_reader example_parse image_decode
 FUZZ_TIME ?= 60
 FUZZ_FLAGS := -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -malloc_limit_mb=256 -timeout=10
 

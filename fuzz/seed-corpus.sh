@@ -78,5 +78,23 @@ split() {
 [ -f "$testdata/examples.tfrecord" ] && split "$testdata/examples.tfrecord" example
 [ -f "$testdata/sequence.tfrecord" ] && split "$testdata/sequence.tfrecord" sequence
 
-echo "seed-corpus: $(ls "$readers" | grep -c '^seed-') tfrecord_reader and" \
-    "$(ls "$parses" | grep -c '^seed-') example_parse seeds from $testdata"
+# image_decode: each reference image behind one control byte (0: decode_image,
+# 1: decode_jpeg, 2: decode_png; see fuzz_targets/image_decode.rs).
+images="$(dirname "$testdata")/images"
+decodes="$fuzz_dir/corpus/image_decode"
+mkdir -p "$decodes"
+if [ -d "$images" ]; then
+    for f in "$images"/*.jpg "$images"/*.png; do
+        [ -f "$f" ] || continue
+        name=$(basename "$f")
+        { printf '\000'; cat "$f"; } > "$decodes/seed-any-$name"
+        case "$name" in
+            *.jpg) { printf '\015'; cat "$f"; } > "$decodes/seed-jpeg-$name" ;;
+            *.png) { printf '\016'; cat "$f"; } > "$decodes/seed-png-$name" ;;
+        esac
+    done
+fi
+
+echo "seed-corpus: $(ls "$readers" | grep -c '^seed-') tfrecord_reader," \
+    "$(ls "$parses" | grep -c '^seed-') example_parse and" \
+    "$(ls "$decodes" | grep -c '^seed-') image_decode seeds from $testdata"

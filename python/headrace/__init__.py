@@ -12,7 +12,7 @@ Port a pipeline by changing ``tf.`` to ``hr.``::
         ...
 """
 
-from . import data, errors, io, math, ragged, random, sparse, strings
+from . import data, errors, image, io, math, ragged, random, sparse, strings
 from .array_ops import (
     concat,
     expand_dims,
@@ -93,6 +93,7 @@ __all__ = [
     "bool",
     "data",
     "errors",
+    "image",
     "float16",
     "float32",
     "float64",

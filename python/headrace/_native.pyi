@@ -36,6 +36,12 @@ def array_op(name: str, attrs: Any, inputs: list[Any]) -> Any:
 def text_op(name: str, attrs: Any, inputs: list[Any]) -> Any:
     """The string or file op ``name`` (length, substr, join, read_file, decode_raw …)."""
 
+def image_op(name: str, attrs: Any, inputs: list[Any]) -> Any:
+    """Runs the image op ``name`` (``hr.image``) on one image."""
+
+def set_max_pixels(pixels: int) -> int:
+    """Sets the largest image the decoders accept; returns the previous limit."""
+
 def split_op(x: Any, sep: bytes | None = None) -> list[Any]:
     """``strings.split``: ``[pieces]`` for a scalar, ``[pieces, row_splits]`` for a vector."""
 

@@ -20,6 +20,7 @@ from .example import (
     serialize_example,
     serialize_sequence_example,
 )
+from .image import decode_image, decode_jpeg, decode_png, extract_jpeg_shape
 from .records import TFRecordOptions, TFRecordWriter
 
 __all__ = [
@@ -29,8 +30,12 @@ __all__ = [
     "TFRecordOptions",
     "TFRecordWriter",
     "VarLenFeature",
+    "decode_image",
+    "decode_jpeg",
+    "decode_png",
     "decode_raw",
     "example_to_dict",
+    "extract_jpeg_shape",
     "parse_example",
     "parse_single_example",
     "parse_single_sequence_example",

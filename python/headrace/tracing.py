@@ -353,7 +353,19 @@ def _as_symbol(graph: _Graph, value: Any) -> Symbol:
 
 
 def array_op(name: str, attrs: Any, inputs: list[Any]) -> Symbol:
-    """Appends an array op to the trace. Its output shape and dtype are found by running the
+    """Appends an array op to the trace; see ``_kernel_op``."""
+    return _kernel_op("array", _native.array_op, name, attrs, inputs)
+
+
+def image_op(name: str, attrs: Any, inputs: list[Any]) -> Symbol:
+    """Appends an image op (``hr.image``) to the trace; see ``_kernel_op``."""
+    return _kernel_op("image", _native.image_op, name, attrs, inputs)
+
+
+def _kernel_op(
+    kind: str, kernel: Callable[..., Any], name: str, attrs: Any, inputs: list[Any]
+) -> Symbol:
+    """Appends a ``kind`` op to the trace. Its output shape and dtype are found by running the
     kernel on zeros of the input shapes (twice, with different sizes standing in for unknown
     dimensions: dimensions of the output that differ are unknown), so shape rules live in one
     place, the kernel, and a shape error raises now, naming the op."""
@@ -361,16 +373,14 @@ def array_op(name: str, attrs: Any, inputs: list[Any]) -> Symbol:
     symbols = [_as_symbol(graph, v) for v in inputs]
     if any(s.shape is None for s in symbols):
         raise NotTraceable(f"{name} on a tensor of unknown rank")
-    if name == "reshape" and None in symbols[0].shape:
+    if kind == "array" and name == "reshape" and None in symbols[0].shape:
         # Zeros of a stand-in size cannot be reshaped to the target (a decoded vector of
         # unknown length to [32, 32, 3]): the target is the shape, -1 unknown; the kernel
         # checks the element count on each element.
         if list(attrs).count(-1) > 1:
             raise InvalidArgumentError("reshape: only one dimension may be -1")
         shape = tuple(None if d == -1 else d for d in attrs)
-        return graph.add(
-            ("array", name, attrs, [s._index for s in symbols]), symbols[0].dtype, shape
-        )
+        return graph.add((kind, name, attrs, [s._index for s in symbols]), symbols[0].dtype, shape)
     trials = []
     for stand_in in (5, 7):
         zeros = [
@@ -383,7 +393,7 @@ def array_op(name: str, attrs: Any, inputs: list[Any]) -> Symbol:
         for z, s in zip(zeros, symbols, strict=True):
             if s.dtype.name == "string":
                 z.fill(b"")
-        trials.append(np.asarray(_native.array_op(name, attrs, zeros)))
+        trials.append(np.asarray(kernel(name, attrs, zeros)))
         if all(None not in s.shape for s in symbols):
             break
     first = trials[0]
@@ -394,7 +404,15 @@ def array_op(name: str, attrs: Any, inputs: list[Any]) -> Symbol:
         if len(first.shape) != len(other):
             shape = None
     dtype = as_dtype("string" if first.dtype == object else first.dtype)
-    return graph.add(("array", name, attrs, [s._index for s in symbols]), dtype, shape)
+    return graph.add((kind, name, attrs, [s._index for s in symbols]), dtype, shape)
+
+
+def decode_op(name: str, attrs: Any, contents: Symbol, dtype: DType, shape: Shape) -> Symbol:
+    """Appends an image decoder to the trace: its output's dtype and shape (height and width
+    unknown) are declared, since no stand-in input decodes."""
+    if contents.dtype.name != "string":
+        raise InvalidArgumentError(f"{name}: needs a string tensor, got {contents.dtype.name}")
+    return contents._graph.add(("image", name, attrs, [contents._index]), dtype, shape)
 
 
 def text_op(name: str, attrs: Any, inputs: list[Any], dtype: DType, shape: Shape) -> Symbol:
@@ -732,7 +750,7 @@ _OPERANDS = {
     "part": (1,),
 }
 # Node kinds whose operands are a list at position 3.
-_OPERAND_LISTS = ("array", "text", "multi")
+_OPERAND_LISTS = ("array", "text", "image", "multi")
 
 
 def fuse(first: Traced, second: Traced) -> Traced:

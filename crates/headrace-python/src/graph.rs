@@ -24,7 +24,7 @@ pub struct NativeGraph {
     pub graph: Arc<Graph>,
 }
 
-fn bad(message: String) -> PyErr {
+pub(crate) fn bad(message: String) -> PyErr {
     PyValueError::new_err(message)
 }
 
@@ -77,6 +77,10 @@ fn node_from_py(item: &Bound<'_, PyAny>) -> PyResult<Node> {
         "random" => random_node(t)?,
         "text" => Node::Text(
             text_op_from_py(&name()?, &t.get_item(2)?)?,
+            t.get_item(3)?.extract()?,
+        ),
+        "image" => Node::Image(
+            crate::image::image_op_from_py(t.py(), &name()?, &t.get_item(2)?)?,
             t.get_item(3)?.extract()?,
         ),
         "array" => Node::Array(

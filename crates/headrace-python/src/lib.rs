@@ -10,6 +10,7 @@ mod errors;
 mod example;
 mod function;
 mod graph;
+mod image;
 mod iterator;
 mod ops;
 mod records;
@@ -42,6 +43,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ops::random_op, m)?)?;
     m.add_function(wrap_pyfunction!(ops::array_op, m)?)?;
     m.add_function(wrap_pyfunction!(ops::text_op, m)?)?;
+    m.add_function(wrap_pyfunction!(image::image_op, m)?)?;
+    m.add_function(wrap_pyfunction!(image::set_max_pixels, m)?)?;
     m.add_function(wrap_pyfunction!(ops::split_op, m)?)?;
     m.add_function(wrap_pyfunction!(ops::constant, m)?)?;
     m.add_function(wrap_pyfunction!(example::parse_op, m)?)?;

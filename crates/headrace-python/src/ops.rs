@@ -129,7 +129,7 @@ pub fn array_op<'py>(
 }
 
 /// Converts `inputs` and runs a kernel over all of them without the GIL.
-fn run_on<'py>(
+pub(crate) fn run_on<'py>(
     py: Python<'py>,
     inputs: &[Bound<'py, PyAny>],
     kernel: impl FnOnce(&[&Tensor]) -> headrace::Result<Tensor> + Send,

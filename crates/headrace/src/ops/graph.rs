@@ -11,6 +11,7 @@ use super::arithmetic::{binary, BinaryOp};
 use super::array::{apply, ArrayOp};
 use super::cast::cast;
 use super::compare::{compare, logical_not, CompareOp};
+use super::image::{self, ImageOp};
 use super::random::{random, stream, Distribution};
 use super::reduce::{arg_reduce, reduce, Reduction};
 use super::text::{self, TextOp};
@@ -38,6 +39,8 @@ pub enum Node {
     Array(ArrayOp, Vec<usize>),
     /// A string or file op over earlier nodes.
     Text(TextOp, Vec<usize>),
+    /// An image op over an earlier node.
+    Image(ImageOp, Vec<usize>),
     /// Random values of a shape and dtype, from a seeded stream per element.
     Random {
         dist: Distribution,
@@ -97,7 +100,10 @@ impl Graph {
     pub fn new(nodes: Vec<Node>, output: Output, name: String) -> Result<Graph> {
         for (i, node) in nodes.iter().enumerate() {
             let operands: &[usize] = match node {
-                Node::Array(_, inputs) | Node::Text(_, inputs) | Node::Multi(_, inputs) => inputs,
+                Node::Array(_, inputs)
+                | Node::Text(_, inputs)
+                | Node::Image(_, inputs)
+                | Node::Multi(_, inputs) => inputs,
                 Node::Part(a, _) => std::slice::from_ref(a),
                 Node::Input(_) | Node::Const(_) | Node::Random { .. } => &[],
                 Node::Binary(_, a, b) | Node::Compare(_, a, b) => &[*a, *b],
@@ -178,6 +184,10 @@ impl Graph {
                 Node::Text(op, inputs) => {
                     let args: Vec<&Tensor> = inputs.iter().map(|&i| &values[i]).collect();
                     text::apply(op, &args)?
+                }
+                Node::Image(op, inputs) => {
+                    let args: Vec<&Tensor> = inputs.iter().map(|&i| &values[i]).collect();
+                    image::apply(op, &args)?
                 }
                 Node::Random {
                     dist,

@@ -14,6 +14,7 @@ pub mod cast;
 pub mod compare;
 mod dispatch;
 pub mod graph;
+pub mod image;
 pub mod io;
 pub mod parse;
 pub mod random;

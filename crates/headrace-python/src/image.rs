@@ -1,0 +1,100 @@
+//! `hr.image` ops from Python: eager calls on numpy values, and the nodes of traced
+//! functions (built by `python/headrace/image.py`).
+
+use headrace::image::resize::ResizeMethod;
+use headrace::ops::image::{apply, ImageOp};
+use headrace::DType;
+use pyo3::prelude::*;
+
+use crate::errors::to_py;
+use crate::graph::bad;
+use crate::ops::run_on;
+
+/// The image op `name` from its attributes, as `python/headrace/image.py` passes them.
+pub fn image_op_from_py(py: Python<'_>, name: &str, attrs: &Bound<'_, PyAny>) -> PyResult<ImageOp> {
+    let box4 = |attrs: &Bound<'_, PyAny>| -> PyResult<[usize; 4]> {
+        let (a, b, c, d): (usize, usize, usize, usize) = attrs.extract()?;
+        Ok([a, b, c, d])
+    };
+    Ok(match name {
+        "resize" => {
+            let (height, width, method, antialias, preserve_aspect_ratio): (
+                usize,
+                usize,
+                String,
+                bool,
+                bool,
+            ) = attrs.extract()?;
+            ImageOp::Resize {
+                height,
+                width,
+                method: ResizeMethod::parse(&method).map_err(|e| to_py(py, e))?,
+                antialias,
+                preserve_aspect_ratio,
+            }
+        }
+        "flip_left_right" => ImageOp::FlipLeftRight,
+        "flip_up_down" => ImageOp::FlipUpDown,
+        "transpose" => ImageOp::Transpose,
+        "rot90" => ImageOp::Rot90(attrs.extract()?),
+        "crop_to_bounding_box" => ImageOp::CropToBoundingBox(box4(attrs)?),
+        "pad_to_bounding_box" => ImageOp::PadToBoundingBox(box4(attrs)?),
+        "central_crop" => ImageOp::CentralCrop(attrs.extract()?),
+        "resize_with_crop_or_pad" => {
+            let (h, w): (usize, usize) = attrs.extract()?;
+            ImageOp::ResizeWithCropOrPad(h, w)
+        }
+        "convert_image_dtype" => {
+            let (d, saturate): (String, bool) = attrs.extract()?;
+            let dtype = DType::from_name(&d)
+                .ok_or_else(|| bad(format!("convert_image_dtype: unknown dtype {d:?}")))?;
+            ImageOp::ConvertImageDtype(dtype, saturate)
+        }
+        "per_image_standardization" => ImageOp::PerImageStandardization,
+        "adjust_brightness" => ImageOp::AdjustBrightness(attrs.extract()?),
+        "adjust_contrast" => ImageOp::AdjustContrast(attrs.extract()?),
+        "adjust_saturation" => ImageOp::AdjustSaturation(attrs.extract()?),
+        "adjust_hue" => ImageOp::AdjustHue(attrs.extract()?),
+        "rgb_to_grayscale" => ImageOp::RgbToGrayscale,
+        "grayscale_to_rgb" => ImageOp::GrayscaleToRgb,
+        "rgb_to_hsv" => ImageOp::RgbToHsv,
+        "hsv_to_rgb" => ImageOp::HsvToRgb,
+        "normalize" => {
+            let (mean, std): (Vec<f32>, Vec<f32>) = attrs.extract()?;
+            ImageOp::Normalize(mean, std)
+        }
+        "decode_jpeg" => {
+            let (channels, ratio): (u8, u8) = attrs.extract()?;
+            ImageOp::DecodeJpeg(channels, ratio)
+        }
+        "decode_png" => {
+            let (channels, d): (u8, String) = attrs.extract()?;
+            let dtype = DType::from_name(&d)
+                .ok_or_else(|| bad(format!("decode_png: unknown dtype {d:?}")))?;
+            ImageOp::DecodePng(channels, dtype)
+        }
+        "decode_image" => ImageOp::DecodeImage(attrs.extract()?),
+        "extract_jpeg_shape" => ImageOp::ExtractJpegShape,
+        other => return Err(bad(format!("no image op named {other:?}"))),
+    })
+}
+
+/// The image op `name` with attributes `attrs` on `inputs` (one image).
+#[pyfunction]
+pub fn image_op<'py>(
+    py: Python<'py>,
+    name: &str,
+    attrs: &Bound<'py, PyAny>,
+    inputs: Vec<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let op = image_op_from_py(py, name, attrs)?;
+    run_on(py, &inputs, move |args| apply(&op, args))
+}
+
+/// `hr.image.set_max_pixels(n)`: the largest image the decoders accept; returns the old.
+#[pyfunction]
+pub fn set_max_pixels(pixels: u64) -> u64 {
+    let old = headrace::image::decode::max_pixels();
+    headrace::image::decode::set_max_pixels(pixels);
+    old
+}

@@ -1,0 +1,200 @@
+//! Image ops (`tf.image`) as graph nodes and eager calls. Each wraps a kernel of
+//! `crate::image` (resize, geometry, color), which hold the semantics and their tests.
+
+use super::cast;
+use crate::error::{Error, Result};
+use crate::image::resize::ResizeMethod;
+use crate::image::{color, decode, geometry, resize};
+use crate::value::{DType, Tensor};
+
+/// An image op with its attributes; the image is the single input.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ImageOp {
+    Resize {
+        height: usize,
+        width: usize,
+        method: ResizeMethod,
+        antialias: bool,
+        /// Scale to fit inside `height` x `width`, keeping the aspect ratio.
+        preserve_aspect_ratio: bool,
+    },
+    FlipLeftRight,
+    FlipUpDown,
+    Transpose,
+    Rot90(i64),
+    /// offset_height, offset_width, target_height, target_width.
+    CropToBoundingBox([usize; 4]),
+    PadToBoundingBox([usize; 4]),
+    CentralCrop(f64),
+    ResizeWithCropOrPad(usize, usize),
+    ConvertImageDtype(DType, bool),
+    PerImageStandardization,
+    AdjustBrightness(f64),
+    AdjustContrast(f64),
+    AdjustSaturation(f64),
+    AdjustHue(f64),
+    RgbToGrayscale,
+    GrayscaleToRgb,
+    RgbToHsv,
+    HsvToRgb,
+    /// Per-channel mean and standard deviation (one value: every channel).
+    Normalize(Vec<f32>, Vec<f32>),
+    /// channels (0, 1, 3) and ratio (1, 2, 4, 8); the input is a string scalar.
+    DecodeJpeg(u8, u8),
+    /// channels (0, 1, 3, 4) and dtype (uint8, uint16).
+    DecodePng(u8, DType),
+    /// channels (`None`: the file's).
+    DecodeImage(Option<u8>),
+    ExtractJpegShape,
+}
+
+impl ImageOp {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ImageOp::Resize { .. } => "resize",
+            ImageOp::FlipLeftRight => "flip_left_right",
+            ImageOp::FlipUpDown => "flip_up_down",
+            ImageOp::Transpose => "transpose",
+            ImageOp::Rot90(_) => "rot90",
+            ImageOp::CropToBoundingBox(_) => "crop_to_bounding_box",
+            ImageOp::PadToBoundingBox(_) => "pad_to_bounding_box",
+            ImageOp::CentralCrop(_) => "central_crop",
+            ImageOp::ResizeWithCropOrPad(..) => "resize_with_crop_or_pad",
+            ImageOp::ConvertImageDtype(..) => "convert_image_dtype",
+            ImageOp::PerImageStandardization => "per_image_standardization",
+            ImageOp::AdjustBrightness(_) => "adjust_brightness",
+            ImageOp::AdjustContrast(_) => "adjust_contrast",
+            ImageOp::AdjustSaturation(_) => "adjust_saturation",
+            ImageOp::AdjustHue(_) => "adjust_hue",
+            ImageOp::RgbToGrayscale => "rgb_to_grayscale",
+            ImageOp::GrayscaleToRgb => "grayscale_to_rgb",
+            ImageOp::RgbToHsv => "rgb_to_hsv",
+            ImageOp::HsvToRgb => "hsv_to_rgb",
+            ImageOp::Normalize(..) => "normalize",
+            ImageOp::DecodeJpeg(..) => "decode_jpeg",
+            ImageOp::DecodePng(..) => "decode_png",
+            ImageOp::DecodeImage(_) => "decode_image",
+            ImageOp::ExtractJpegShape => "extract_jpeg_shape",
+        }
+    }
+}
+
+/// The size `resize(preserve_aspect_ratio=True)` gives an image of `height` x `width`: the
+/// largest that fits in the target with the same aspect ratio, computed as TensorFlow
+/// does (in float32, scaled by the smaller factor, rounded half to even).
+fn fit_inside(height: usize, width: usize, target: (usize, usize)) -> (usize, usize) {
+    let scale = f32::min(
+        target.0 as f32 / height as f32,
+        target.1 as f32 / width as f32,
+    );
+    let fit = |d: usize| (scale * d as f32).round_ties_even() as usize;
+    (fit(height), fit(width))
+}
+
+/// Runs `op` on `inputs` (one image tensor, HWC or NHWC).
+pub fn apply(op: &ImageOp, inputs: &[&Tensor]) -> Result<Tensor> {
+    let [x] = inputs else {
+        return Err(Error::invalid_argument(format!(
+            "{}: takes one image tensor, got {} inputs",
+            op.name(),
+            inputs.len()
+        )));
+    };
+    match op {
+        ImageOp::Resize {
+            height,
+            width,
+            method,
+            antialias,
+            preserve_aspect_ratio,
+        } => {
+            let (mut h, mut w) = (*height, *width);
+            if *preserve_aspect_ratio && matches!(x.rank(), 3 | 4) {
+                let s = x.shape();
+                let (ih, iw) = (s[s.len() - 3], s[s.len() - 2]);
+                if ih > 0 && iw > 0 {
+                    (h, w) = fit_inside(ih, iw, (h, w));
+                }
+            }
+            resize::resize(x, h, w, *method, *antialias)
+        }
+        ImageOp::FlipLeftRight => geometry::flip_left_right(x),
+        ImageOp::FlipUpDown => geometry::flip_up_down(x),
+        ImageOp::Transpose => geometry::transpose(x),
+        ImageOp::Rot90(k) => geometry::rot90(x, *k),
+        ImageOp::CropToBoundingBox([oh, ow, th, tw]) => {
+            geometry::crop_to_bounding_box(x, *oh, *ow, *th, *tw)
+        }
+        ImageOp::PadToBoundingBox([oh, ow, th, tw]) => {
+            geometry::pad_to_bounding_box(x, *oh, *ow, *th, *tw)
+        }
+        ImageOp::CentralCrop(fraction) => geometry::central_crop(x, *fraction),
+        ImageOp::ResizeWithCropOrPad(h, w) => geometry::resize_with_crop_or_pad(x, *h, *w),
+        ImageOp::ConvertImageDtype(dtype, saturate) => {
+            color::convert_image_dtype(x, *dtype, *saturate)
+        }
+        ImageOp::PerImageStandardization => color::per_image_standardization(x),
+        ImageOp::AdjustBrightness(delta) => color::adjust_brightness(x, *delta),
+        ImageOp::AdjustContrast(factor) => color::adjust_contrast(x, *factor),
+        ImageOp::AdjustSaturation(factor) => color::adjust_saturation(x, *factor),
+        ImageOp::AdjustHue(delta) => color::adjust_hue(x, *delta),
+        ImageOp::RgbToGrayscale => color::rgb_to_grayscale(x),
+        ImageOp::GrayscaleToRgb => color::grayscale_to_rgb(x),
+        ImageOp::RgbToHsv => color::rgb_to_hsv(x),
+        ImageOp::HsvToRgb => color::hsv_to_rgb(x),
+        ImageOp::Normalize(mean, std) => {
+            // Integer images are normalised as the floats they hold (0..255 stays 0..255).
+            let x = if x.dtype().is_floating() {
+                (*x).clone()
+            } else {
+                cast::cast(x, DType::Float32)?
+            };
+            color::normalize(&x, mean, std)
+        }
+        ImageOp::DecodeJpeg(channels, ratio) => {
+            decode::decode_jpeg(contents(op, x)?, *channels, *ratio)
+        }
+        ImageOp::DecodePng(channels, dtype) => {
+            decode::decode_png(contents(op, x)?, *channels, *dtype)
+        }
+        ImageOp::DecodeImage(channels) => decode::decode_image(contents(op, x)?, *channels),
+        ImageOp::ExtractJpegShape => decode::extract_jpeg_shape(contents(op, x)?),
+    }
+}
+
+/// The bytes of an encoded image: a string scalar.
+fn contents<'t>(op: &ImageOp, x: &'t Tensor) -> Result<&'t [u8]> {
+    if x.dtype() != DType::String || x.rank() != 0 {
+        return Err(Error::invalid_argument(format!(
+            "{}: needs the encoded image as a string scalar, got {} of shape {:?}",
+            op.name(),
+            x.dtype(),
+            x.shape()
+        )));
+    }
+    Ok(&x.string_values()?[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_inside_keeps_the_aspect_ratio() {
+        // 250x333 into 224x224: the width limits, 224/333.
+        assert_eq!(fit_inside(250, 333, (224, 224)), (168, 224));
+        assert_eq!(fit_inside(100, 100, (50, 200)), (50, 50));
+        // 0.01 * 1 rounds to 0, which resize then refuses, as in TensorFlow.
+        assert_eq!(fit_inside(1, 1000, (10, 10)), (0, 10));
+    }
+
+    #[test]
+    fn one_input_only() {
+        let t = Tensor::zeros(DType::UInt8, &[2, 2, 3]);
+        let err = apply(&ImageOp::FlipUpDown, &[&t, &t]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "flip_up_down: takes one image tensor, got 2 inputs"
+        );
+    }
+}

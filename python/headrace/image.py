@@ -1,0 +1,342 @@
+"""``hr.image``: ``tf.image``'s ops on single images (H, W, C) and batches (N, H, W, C).
+
+Eagerly they run the engine's kernels (``crates/headrace/src/image/``) on numpy values and
+return numpy; inside a traced ``map`` function they are nodes of its native graph, run
+without the GIL. Semantics, dtypes and argument names are ``tf.image``'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _native, array_ops, math, random, tracing
+from .dtypes import as_dtype, float32, int32, uint8
+
+__all__ = [
+    "adjust_brightness",
+    "adjust_contrast",
+    "adjust_hue",
+    "adjust_saturation",
+    "central_crop",
+    "convert_image_dtype",
+    "crop_to_bounding_box",
+    "decode_image",
+    "decode_jpeg",
+    "decode_png",
+    "extract_jpeg_shape",
+    "flip_left_right",
+    "flip_up_down",
+    "grayscale_to_rgb",
+    "hsv_to_rgb",
+    "normalize",
+    "pad_to_bounding_box",
+    "per_image_standardization",
+    "random_brightness",
+    "random_contrast",
+    "random_flip_left_right",
+    "random_flip_up_down",
+    "resize",
+    "resize_with_crop_or_pad",
+    "rgb_to_grayscale",
+    "rgb_to_hsv",
+    "rot90",
+    "set_max_pixels",
+    "transpose",
+]
+
+_METHODS = (
+    "bilinear",
+    "nearest",
+    "area",
+    "bicubic",
+    "lanczos3",
+    "lanczos5",
+    "gaussian",
+    "mitchellcubic",
+)
+
+
+def _run(name: str, attrs: Any, image: Any) -> Any:
+    if tracing.is_symbolic(image):
+        return tracing.image_op(name, attrs, [image])
+    return _native.image_op(name, attrs, [image])
+
+
+def _decode(name: str, attrs: Any, contents: Any, dtype: Any, channels: int | None) -> Any:
+    if tracing.is_symbolic(contents):
+        return tracing.decode_op(name, attrs, contents, dtype, (None, None, channels))
+    return _native.image_op(name, attrs, [contents])
+
+
+def decode_jpeg(contents: Any, channels: int = 0, ratio: int = 1, name: str | None = None) -> Any:
+    """A JPEG's pixels as uint8 (height, width, channels): ``channels`` 0 keeps the file's,
+    1 is grayscale, 3 RGB; ``ratio`` 1, 2, 4 or 8 downscales while decoding. The pixels
+    equal TensorFlow's (libjpeg-turbo with TensorFlow's settings). A corrupt or truncated
+    image raises ``hr.errors.InvalidArgumentError``; so does one larger than
+    ``set_max_pixels`` allows, before it is decoded."""
+    del name
+    return _decode("decode_jpeg", (int(channels), int(ratio)), contents, uint8, channels or None)
+
+
+def decode_png(
+    contents: Any, channels: int = 0, dtype: Any = uint8, name: str | None = None
+) -> Any:
+    """A PNG's pixels as uint8 or uint16 (height, width, channels): ``channels`` 0 keeps the
+    file's, 1 gray, 3 RGB, 4 RGBA."""
+    del name
+    dt = as_dtype(dtype)
+    return _decode("decode_png", (int(channels), dt.name), contents, dt, channels or None)
+
+
+def decode_image(
+    contents: Any,
+    channels: int | None = None,
+    dtype: Any = uint8,
+    name: str | None = None,
+    expand_animations: bool = False,
+) -> Any:
+    """A JPEG or PNG (found by its signature) as uint8 (height, width, channels); other
+    dtypes are converted with ``convert_image_dtype``. GIF and BMP raise
+    ``UnimplementedError`` for now."""
+    del name, expand_animations
+    image = _decode(
+        "decode_image", None if channels is None else int(channels), contents, uint8, channels
+    )
+    dt = as_dtype(dtype)
+    return image if dt == uint8 else convert_image_dtype(image, dt)
+
+
+def extract_jpeg_shape(contents: Any, output_type: Any = int32, name: str | None = None) -> Any:
+    """(height, width, channels) of a JPEG, read from its header alone."""
+    del name, output_type
+    if tracing.is_symbolic(contents):
+        return tracing.decode_op("extract_jpeg_shape", None, contents, int32, (3,))
+    return _native.image_op("extract_jpeg_shape", None, [contents])
+
+
+def set_max_pixels(pixels: int) -> int:
+    """Sets the largest image (in pixels) the decoders accept, 2**28 by default; returns
+    the previous limit. A header claiming more is refused before any allocation."""
+    return _native.set_max_pixels(int(pixels))
+
+
+def _size(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        raise ValueError(f"{name}: expected a non-negative int, got {value!r}")
+    return int(value)
+
+
+def resize(
+    images: Any,
+    size: Any,
+    method: str = "bilinear",
+    preserve_aspect_ratio: bool = False,
+    antialias: bool = False,
+    name: str | None = None,
+) -> Any:
+    """Resizes to ``size`` = (height, width), as ``tf.image.resize``: float32 output except
+    for ``"nearest"``, which keeps the dtype. ``method`` is ``"bilinear"``, ``"nearest"``,
+    ``"area"``, ``"bicubic"``, ``"lanczos3"``, ``"lanczos5"``, ``"gaussian"`` or
+    ``"mitchellcubic"`` (``tf.image.ResizeMethod`` values are these strings)."""
+    del name
+    method = str(getattr(method, "value", method)).lower()
+    if method == "nearest_neighbor":
+        method = "nearest"
+    if method not in _METHODS:
+        raise ValueError(f"resize: method must be one of {', '.join(_METHODS)}; got {method!r}")
+    height, width = (int(v) for v in np.asarray(size).reshape(-1))
+    attrs = (
+        _size("size", height),
+        _size("size", width),
+        method,
+        bool(antialias),
+        bool(preserve_aspect_ratio),
+    )
+    return _run("resize", attrs, images)
+
+
+def flip_left_right(image: Any) -> Any:
+    """Mirrors the width axis."""
+    return _run("flip_left_right", None, image)
+
+
+def flip_up_down(image: Any) -> Any:
+    """Mirrors the height axis."""
+    return _run("flip_up_down", None, image)
+
+
+def transpose(image: Any, name: str | None = None) -> Any:
+    """Swaps height and width."""
+    del name
+    return _run("transpose", None, image)
+
+
+def rot90(image: Any, k: int = 1, name: str | None = None) -> Any:
+    """Rotates by ``k`` quarter turns counter-clockwise."""
+    del name
+    return _run("rot90", int(k), image)
+
+
+def crop_to_bounding_box(
+    image: Any, offset_height: int, offset_width: int, target_height: int, target_width: int
+) -> Any:
+    """The ``target_height`` x ``target_width`` box whose top-left is at the offsets."""
+    box = tuple(
+        _size(n, v)
+        for n, v in (
+            ("offset_height", offset_height),
+            ("offset_width", offset_width),
+            ("target_height", target_height),
+            ("target_width", target_width),
+        )
+    )
+    return _run("crop_to_bounding_box", box, image)
+
+
+def pad_to_bounding_box(
+    image: Any, offset_height: int, offset_width: int, target_height: int, target_width: int
+) -> Any:
+    """Zero-pads to ``target_height`` x ``target_width``, the image at the offsets."""
+    box = tuple(
+        _size(n, v)
+        for n, v in (
+            ("offset_height", offset_height),
+            ("offset_width", offset_width),
+            ("target_height", target_height),
+            ("target_width", target_width),
+        )
+    )
+    return _run("pad_to_bounding_box", box, image)
+
+
+def central_crop(image: Any, central_fraction: float) -> Any:
+    """The central ``central_fraction`` (in (0, 1]) of each side."""
+    return _run("central_crop", float(central_fraction), image)
+
+
+def resize_with_crop_or_pad(image: Any, target_height: int, target_width: int) -> Any:
+    """Crops or zero-pads around the centre to ``target_height`` x ``target_width``."""
+    attrs = (_size("target_height", target_height), _size("target_width", target_width))
+    return _run("resize_with_crop_or_pad", attrs, image)
+
+
+def convert_image_dtype(
+    image: Any, dtype: Any, saturate: bool = False, name: str | None = None
+) -> Any:
+    """Converts between image dtypes, rescaling: integers span 0..max, floats 0..1."""
+    del name
+    return _run("convert_image_dtype", (as_dtype(dtype).name, bool(saturate)), image)
+
+
+def per_image_standardization(image: Any) -> Any:
+    """``(x - mean) / max(stddev, 1 / sqrt(N))`` per image, as float32."""
+    return _run("per_image_standardization", None, image)
+
+
+def adjust_brightness(image: Any, delta: float) -> Any:
+    """Adds ``delta`` (in the float image's 0..1 scale)."""
+    return _run("adjust_brightness", float(delta), image)
+
+
+def adjust_contrast(images: Any, contrast_factor: float) -> Any:
+    """Scales each channel's distance from its mean by ``contrast_factor``."""
+    return _run("adjust_contrast", float(contrast_factor), images)
+
+
+def adjust_saturation(image: Any, saturation_factor: float, name: str | None = None) -> Any:
+    """Scales saturation (in HSV) by ``saturation_factor``."""
+    del name
+    return _run("adjust_saturation", float(saturation_factor), image)
+
+
+def adjust_hue(image: Any, delta: float, name: str | None = None) -> Any:
+    """Rotates hue (in HSV) by ``delta``, in [-1, 1] of a full turn."""
+    del name
+    return _run("adjust_hue", float(delta), image)
+
+
+def rgb_to_grayscale(images: Any, name: str | None = None) -> Any:
+    """One channel: 0.2989 R + 0.5870 G + 0.1140 B."""
+    del name
+    return _run("rgb_to_grayscale", None, images)
+
+
+def grayscale_to_rgb(images: Any, name: str | None = None) -> Any:
+    """Three equal channels from one."""
+    del name
+    return _run("grayscale_to_rgb", None, images)
+
+
+def rgb_to_hsv(images: Any, name: str | None = None) -> Any:
+    """RGB floats in 0..1 to HSV."""
+    del name
+    return _run("rgb_to_hsv", None, images)
+
+
+def hsv_to_rgb(images: Any, name: str | None = None) -> Any:
+    """HSV floats to RGB."""
+    del name
+    return _run("hsv_to_rgb", None, images)
+
+
+def normalize(image: Any, mean: Any, std: Any) -> Any:
+    """``(x - mean) / std`` per channel, as float32 (one value applies to every channel);
+    integer images are taken as the numbers they hold."""
+    means = [float(v) for v in np.asarray(mean, dtype=np.float64).reshape(-1)]
+    stds = [float(v) for v in np.asarray(std, dtype=np.float64).reshape(-1)]
+    return _run("normalize", (means, stds), image)
+
+
+# Random ops. Each draws from ``hr.random`` with the op's ``seed``: inside a traced map the
+# draw comes from the element's own stream, so results do not depend on which thread ran the
+# element (see ``docs/engine.md``); eagerly a seed makes the draw repeat.
+
+
+def _dtype_of(image: Any) -> Any:
+    return image.dtype if tracing.is_symbolic(image) else as_dtype(np.asarray(image).dtype)
+
+
+def random_flip_left_right(image: Any, seed: int | None = None) -> Any:
+    """Mirrors the width axis with probability 1/2."""
+    coin = random.uniform([], seed=seed) < 0.5
+    return array_ops.where(coin, flip_left_right(image), image)
+
+
+def random_flip_up_down(image: Any, seed: int | None = None) -> Any:
+    """Mirrors the height axis with probability 1/2."""
+    coin = random.uniform([], seed=seed) < 0.5
+    return array_ops.where(coin, flip_up_down(image), image)
+
+
+def _in_float(image: Any, fn: Any) -> Any:
+    """``fn`` on the image as float32 (integer images rescaled to 0..1 and back, saturating),
+    as TensorFlow's adjust_* ops do."""
+    dtype = _dtype_of(image)
+    if dtype.is_floating:
+        return fn(image)
+    out = fn(convert_image_dtype(image, float32))
+    return convert_image_dtype(out, dtype, saturate=True)
+
+
+def random_brightness(image: Any, max_delta: float, seed: int | None = None) -> Any:
+    """``adjust_brightness`` by a delta uniform in ``[-max_delta, max_delta)``."""
+    if max_delta < 0:
+        raise ValueError(f"random_brightness: max_delta must be non-negative, got {max_delta}")
+    delta = random.uniform([], -float(max_delta), float(max_delta), seed=seed)
+    return _in_float(image, lambda x: x + delta)
+
+
+def random_contrast(image: Any, lower: float, upper: float, seed: int | None = None) -> Any:
+    """``adjust_contrast`` by a factor uniform in ``[lower, upper)``: each channel's distance
+    from its mean (over height and width) is scaled by it."""
+    if not 0 <= lower < upper:
+        raise ValueError(f"random_contrast: needs 0 <= lower < upper, got {lower}, {upper}")
+    factor = random.uniform([], float(lower), float(upper), seed=seed)
+
+    def scale(x: Any) -> Any:
+        mean = math.reduce_mean(x, axis=[-3, -2], keepdims=True)
+        return (x - mean) * factor + mean
+
+    return _in_float(image, scale)

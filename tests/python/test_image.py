@@ -1,0 +1,230 @@
+"""hr.image: resizing against TensorFlow's own output (../shared/testdata/images), the other
+ops against numpy, eagerly and inside traced map functions (which must agree)."""
+
+import json
+
+import headrace as hr
+import numpy as np
+import pytest
+from testdata import reference_dir
+
+IMAGES = reference_dir("images")
+EXPECTED = json.loads((IMAGES / "expected.json").read_text())
+NAMES = sorted(EXPECTED["images"])
+
+
+def decoded(name):
+    return np.load(IMAGES / f"{name}.decoded_rgb.npy")
+
+
+def traced(fn, x):
+    """``fn`` run inside a traced map over a one-element dataset."""
+    ds = hr.Dataset.from_tensors(x).map(fn)
+    assert "traced" in repr(ds), repr(ds)
+    (out,) = list(ds)
+    return out
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("method", ["bilinear", "nearest", "area", "bicubic"])
+def test_resize_matches_tensorflow(name, method):
+    reference = IMAGES / f"{name}.resize_224x160_{method}.npy"
+    if not reference.exists():
+        pytest.skip(f"no reference {reference.name}")
+    want = np.load(reference)
+    image = decoded(name)
+    got = hr.image.resize(image, (224, 160), method=method)
+    assert got.shape == want.shape == (224, 160, 3)
+    # tf.image.resize: float32, except nearest, which keeps uint8.
+    assert got.dtype == (np.uint8 if method == "nearest" else np.float32)
+    np.testing.assert_allclose(got.astype(np.float32), want.astype(np.float32), atol=1e-3)
+    np.testing.assert_array_equal(
+        traced(lambda x: hr.image.resize(x, [224, 160], method=method), image), got
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_antialiased_downscale_matches_tensorflow(name):
+    reference = IMAGES / f"{name}.resize_96x96_bilinear_antialias.npy"
+    if not reference.exists():
+        pytest.skip(f"no reference {reference.name}")
+    got = hr.image.resize(decoded(name), (96, 96), antialias=True)
+    np.testing.assert_allclose(got, np.load(reference), atol=1e-3)
+
+
+def test_resize_a_batch_and_preserve_aspect_ratio():
+    batch = np.stack([decoded(n) for n in NAMES[:3]])
+    got = hr.image.resize(batch, (224, 160))
+    assert got.shape == (3, 224, 160, 3)
+    for i, n in enumerate(NAMES[:3]):
+        np.testing.assert_array_equal(got[i], hr.image.resize(decoded(n), (224, 160)))
+    # 250x333 into 224x224 keeps the ratio: the width limits.
+    assert hr.image.resize(batch[0], (224, 224), preserve_aspect_ratio=True).shape == (168, 224, 3)
+    with pytest.raises(ValueError, match="method must be one of"):
+        hr.image.resize(batch, (2, 2), method="cubic")
+
+
+def test_resize_of_a_decoded_image_of_unknown_size_is_traced():
+    # A vector decoded from bytes has an unknown length; reshaped and resized, the size is
+    # known again (the traced graph finds it by running the kernel).
+    raw = decoded(NAMES[0])
+    ds = hr.Dataset.from_tensors(raw.tobytes()).map(
+        lambda r: hr.image.resize(hr.reshape(hr.io.decode_raw(r, hr.uint8), raw.shape), (32, 32))
+    )
+    assert ds.element_spec == hr.TensorSpec([32, 32, 3], hr.float32)
+    np.testing.assert_array_equal(next(iter(ds)), hr.image.resize(raw, (32, 32)))
+
+
+GEOMETRY = [
+    (lambda x: hr.image.flip_left_right(x), lambda x: x[..., :, ::-1, :]),
+    (lambda x: hr.image.flip_up_down(x), lambda x: x[..., ::-1, :, :]),
+    (lambda x: hr.image.transpose(x), lambda x: np.swapaxes(x, -3, -2)),
+    (lambda x: hr.image.rot90(x), lambda x: np.rot90(x, 1, axes=(-3, -2))),
+    (lambda x: hr.image.rot90(x, k=3), lambda x: np.rot90(x, 3, axes=(-3, -2))),
+    (
+        lambda x: hr.image.crop_to_bounding_box(x, 10, 20, 100, 50),
+        lambda x: x[..., 10:110, 20:70, :],
+    ),
+    (
+        lambda x: hr.image.resize_with_crop_or_pad(x, 200, 400),
+        # Height 250 → 200: crop 25 from the top; width 333 → 400: pad 33 on the left.
+        lambda x: np.pad(
+            x[..., 25:225, :, :],
+            [(0, 0)] * (x.ndim - 3) + [(0, 0), (33, 34), (0, 0)],
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("ours", "reference"), GEOMETRY)
+@pytest.mark.parametrize("batched", [False, True])
+def test_geometry_equals_numpy(ours, reference, batched):
+    image = decoded(NAMES[0])
+    if batched:
+        image = np.stack([image, decoded(NAMES[1])])
+    want = reference(image)
+    np.testing.assert_array_equal(ours(image), want)
+    np.testing.assert_array_equal(traced(ours, image), want)
+
+
+def test_pad_and_central_crop():
+    image = np.arange(4 * 6 * 1, dtype=np.uint8).reshape(4, 6, 1)
+    padded = hr.image.pad_to_bounding_box(image, 1, 2, 7, 9)
+    want = np.zeros((7, 9, 1), np.uint8)
+    want[1:5, 2:8] = image
+    np.testing.assert_array_equal(padded, want)
+    # tf.image.central_crop: start = int((size - size * fraction) / 2), and the box is
+    # size - 2 * start: for 4x6 at 0.5, starts (1, 1) and a 2x4 box.
+    np.testing.assert_array_equal(hr.image.central_crop(image, 0.5), image[1:3, 1:5])
+    with pytest.raises(hr.errors.InvalidArgumentError, match="crop_to_bounding_box"):
+        hr.image.crop_to_bounding_box(image, 2, 0, 3, 6)
+
+
+def test_color_ops_follow_tf_formulas():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, size=(8, 5, 3), dtype=np.uint8)
+    as_float = hr.image.convert_image_dtype(image, hr.float32)
+    assert as_float.dtype == np.float32
+    np.testing.assert_allclose(as_float, image / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(hr.image.convert_image_dtype(as_float, hr.uint8), image)
+
+    gray = hr.image.rgb_to_grayscale(as_float)
+    np.testing.assert_allclose(
+        gray[..., 0], as_float @ np.array([0.2989, 0.5870, 0.1140], np.float32), rtol=1e-5
+    )
+    np.testing.assert_array_equal(hr.image.grayscale_to_rgb(gray), np.repeat(gray, 3, axis=-1))
+
+    std = hr.image.per_image_standardization(image)
+    x = image.astype(np.float32)
+    want = (x - x.mean()) / max(x.std(), 1 / np.sqrt(x.size))
+    np.testing.assert_allclose(std, want, rtol=1e-4, atol=1e-5)
+
+    np.testing.assert_allclose(
+        hr.image.normalize(image, [10.0, 20.0, 30.0], [2.0, 4.0, 8.0]),
+        (x - np.array([10, 20, 30], np.float32)) / np.array([2, 4, 8], np.float32),
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        hr.image.hsv_to_rgb(hr.image.rgb_to_hsv(as_float)), as_float, atol=1e-5
+    )
+    bright = hr.image.adjust_brightness(as_float, 0.1)
+    np.testing.assert_allclose(bright, as_float + 0.1, atol=1e-6)
+
+    def pipeline(x):
+        f = hr.image.convert_image_dtype(x, hr.float32)
+        return hr.image.normalize(hr.image.flip_left_right(f), [0.5], [0.25])
+
+    np.testing.assert_allclose(traced(pipeline, image), pipeline(image), rtol=1e-6)
+
+
+def test_random_ops_depend_on_the_seed_and_the_element_not_the_thread():
+    image = decoded(NAMES[0])[:32, :48]
+
+    def augment(x):
+        x = hr.image.random_flip_left_right(x, seed=1)
+        x = hr.image.random_flip_up_down(x, seed=2)
+        x = hr.image.random_brightness(x, 0.2, seed=3)
+        return hr.image.random_contrast(x, 0.5, 1.5, seed=4)
+
+    ds = hr.Dataset.from_tensors(image).repeat(64)
+    serial = list(ds.map(augment))
+    parallel = list(ds.map(augment, num_parallel_calls=4, deterministic=True))
+    assert "traced" in repr(ds.map(augment))
+    for a, b in zip(serial, parallel, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert all(out.dtype == np.uint8 and out.shape == image.shape for out in serial)
+    # Each flip happens about half the time (64 draws; 10..54 is far outside chance).
+    flips = sum(
+        np.array_equal(hr.image.random_flip_left_right(image, seed=s), image[:, ::-1])
+        for s in range(64)
+    )
+    assert 10 < flips < 54
+    # Brightness moves every pixel by the same delta, within max_delta (before saturation).
+    f = image.astype(np.float32) / 255
+    out = hr.image.random_brightness(f, 0.2, seed=5)
+    delta = out - f
+    assert np.ptp(delta) < 1e-6 and abs(delta.flat[0]) <= 0.2
+    with pytest.raises(ValueError, match="lower < upper"):
+        hr.image.random_contrast(f, 1.5, 0.5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_decoding_equals_tensorflow(name):
+    contents = (IMAGES / name).read_bytes()
+    want = decoded(name)
+    got = hr.image.decode_image(contents, channels=3)
+    assert got.dtype == np.uint8 and got.shape == want.shape
+    # PNG exactly, JPEG within 1 (libjpeg-turbo with TensorFlow's settings gives 0).
+    assert np.abs(got.astype(int) - want.astype(int)).max() == 0
+    decode = hr.image.decode_jpeg if name.endswith(".jpg") else hr.image.decode_png
+    np.testing.assert_array_equal(decode(contents, channels=3), want)
+    # In a traced map: height and width unknown, channels known.
+    ds = hr.Dataset.from_tensors(contents).map(lambda c: decode(c, channels=3))
+    assert "traced" in repr(ds)
+    assert ds.element_spec == hr.TensorSpec([None, None, 3], hr.uint8)
+    np.testing.assert_array_equal(next(iter(ds)), want)
+
+
+def test_decode_errors_and_the_pixel_limit():
+    jpeg = (IMAGES / "baseline420.jpg").read_bytes()
+    assert hr.io.extract_jpeg_shape(jpeg).tolist() == [250, 333, 3]
+    assert hr.image.decode_jpeg(jpeg, ratio=4).shape == (63, 84, 3)
+    with pytest.raises(hr.errors.InvalidArgumentError, match="truncated"):
+        hr.image.decode_jpeg(jpeg[: len(jpeg) // 2])
+    with pytest.raises(hr.errors.InvalidArgumentError, match="unknown image file format"):
+        hr.image.decode_image(b"not an image")
+    old = hr.image.set_max_pixels(1000)
+    try:
+        with pytest.raises(hr.errors.InvalidArgumentError, match="more than the limit of 1000"):
+            hr.image.decode_jpeg(jpeg)
+    finally:
+        hr.image.set_max_pixels(old)
+    # Inside a pipeline a bad image is an error at its element; the others decode.
+    ds = hr.Dataset.from_tensor_slices([jpeg, b"junk", jpeg]).map(
+        lambda c: hr.image.decode_jpeg(c, channels=3)
+    )
+    it = iter(ds)
+    assert next(it).shape == (250, 333, 3)
+    with pytest.raises(hr.errors.InvalidArgumentError, match="decode_jpeg"):
+        next(it)
+    assert next(it).shape == (250, 333, 3)
