@@ -16,7 +16,18 @@ export CARGO_TERM_COLOR ?= never
 
 .PHONY: demo test test-rust test-python lint build bench bench-deps fuzz clean
 
-$(STAMP): pyproject.toml
+# nasm lets libjpeg-turbo (image decoding, vendored by mozjpeg-sys) build its SIMD code,
+# which decodes about 1.7x faster; without it the build falls back to plain C. Installed
+# when the machine lets us (apt-get as root); otherwise a note, and the build goes on.
+NASM_STAMP := .nasm-checked
+$(NASM_STAMP):
+	@command -v nasm >/dev/null 2>&1 \
+		|| (command -v apt-get >/dev/null 2>&1 \
+			&& (apt-get install -y -q nasm || (apt-get update -q && apt-get install -y -q nasm)) >/dev/null 2>&1) \
+		|| echo "note: nasm is not installed: JPEG decoding is built without SIMD"
+	@touch $@
+
+$(STAMP): pyproject.toml $(NASM_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "maturin>=1.14,<2" "numpy>=1.24" "pytest>=8" "pytest-timeout>=2.3" "ruff>=0.6" "ml_dtypes>=0.4" "hypothesis>=6.100"
@@ -35,7 +46,7 @@ demo: build
 
 test: test-rust test-python lint
 
-test-rust:
+test-rust: $(NASM_STAMP)
 	cargo test --workspace --exclude headrace-python
 
 test-python: build

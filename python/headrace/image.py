@@ -7,6 +7,7 @@ without the GIL. Semantics, dtypes and argument names are ``tf.image``'s.
 
 from __future__ import annotations
 
+import random as _py_random
 from typing import Any
 
 import numpy as np
@@ -35,8 +36,10 @@ __all__ = [
     "per_image_standardization",
     "random_brightness",
     "random_contrast",
+    "random_crop",
     "random_flip_left_right",
     "random_flip_up_down",
+    "random_resized_crop",
     "resize",
     "resize_with_crop_or_pad",
     "rgb_to_grayscale",
@@ -340,3 +343,47 @@ def random_contrast(image: Any, lower: float, upper: float, seed: int | None = N
         return (x - mean) * factor + mean
 
     return _in_float(image, scale)
+
+
+def _random_op(name: str, attrs: Any, image: Any, seed: int | None, dtype: Any, shape: Any) -> Any:
+    if tracing.is_symbolic(image):
+        return tracing.random_image_op(name, attrs, image, seed, dtype, shape)
+    s = _py_random.getrandbits(63) if seed is None else int(seed) & (2**64 - 1)
+    return _native.random_image_op(name, attrs, image, s)
+
+
+def random_crop(value: Any, size: Any, seed: int | None = None, name: str | None = None) -> Any:
+    """A ``size`` crop at a uniform position (``size`` has the image's rank; only height and
+    width may be smaller than the image's)."""
+    del name
+    dims = [_size("size", int(d)) for d in np.asarray(size).reshape(-1)]
+    return _random_op("random_crop", dims, value, seed, _dtype_of(value), tuple(dims))
+
+
+def random_resized_crop(
+    image: Any,
+    size: Any,
+    scale: tuple[float, float] = (0.08, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+    seed: int | None = None,
+    method: str = "bilinear",
+) -> Any:
+    """The Inception-style training crop of one HWC image: a window covering a fraction of
+    the image drawn from ``scale`` with an aspect ratio drawn log-uniformly from ``ratio``
+    (up to ten tries, then a central crop), resized to ``size`` (float32, as ``resize``)."""
+    height, width = (_size("size", int(v)) for v in np.asarray(size).reshape(-1))
+    lo, hi = (float(v) for v in scale)
+    r_lo, r_hi = (float(v) for v in ratio)
+    if not 0 < lo <= hi:
+        raise ValueError(f"random_resized_crop: scale must satisfy 0 < low <= high, got {scale}")
+    if not 0 < r_lo <= r_hi:
+        raise ValueError(f"random_resized_crop: ratio must satisfy 0 < low <= high, got {ratio}")
+    method = str(method).lower()
+    if method not in _METHODS:
+        raise ValueError(f"random_resized_crop: method must be one of {', '.join(_METHODS)}")
+    channels = image.shape[-1] if tracing.is_symbolic(image) and image.shape else None
+    out_dtype = _dtype_of(image) if method == "nearest" else float32
+    attrs = (height, width, (lo, hi), (r_lo, r_hi), method)
+    return _random_op(
+        "random_resized_crop", attrs, image, seed, out_dtype, (height, width, channels)
+    )

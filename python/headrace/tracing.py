@@ -415,6 +415,15 @@ def decode_op(name: str, attrs: Any, contents: Symbol, dtype: DType, shape: Shap
     return contents._graph.add(("image", name, attrs, [contents._index]), dtype, shape)
 
 
+def random_image_op(
+    name: str, attrs: Any, image: Symbol, seed: int | None, dtype: DType, shape: Shape
+) -> Symbol:
+    """Appends a random image op (``random_crop`` …) to the trace; it draws from the
+    element's own stream for ``seed`` (one is drawn now when ``None``, as ``random_node``)."""
+    seed = _py_random.getrandbits(63) if seed is None else int(seed) & (2**64 - 1)
+    return image._graph.add(("random_image", name, attrs, [image._index], seed), dtype, shape)
+
+
 def text_op(name: str, attrs: Any, inputs: list[Any], dtype: DType, shape: Shape) -> Symbol:
     """Appends a string or file op to the trace; the caller knows its output dtype and shape
     (string inputs must be strings, checked now)."""
@@ -750,7 +759,7 @@ _OPERANDS = {
     "part": (1,),
 }
 # Node kinds whose operands are a list at position 3.
-_OPERAND_LISTS = ("array", "text", "image", "multi")
+_OPERAND_LISTS = ("array", "text", "image", "random_image", "multi")
 
 
 def fuse(first: Traced, second: Traced) -> Traced:

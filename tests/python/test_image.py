@@ -228,3 +228,34 @@ def test_decode_errors_and_the_pixel_limit():
     with pytest.raises(hr.errors.InvalidArgumentError, match="decode_jpeg"):
         next(it)
     assert next(it).shape == (250, 333, 3)
+
+
+def test_random_crops():
+    image = decoded(NAMES[0])
+    crop = hr.image.random_crop(image, [100, 120, 3], seed=5)
+    assert crop.shape == (100, 120, 3) and crop.dtype == np.uint8
+    # The crop is a window of the image: find it.
+    matches = [
+        (i, j)
+        for i in range(251 - 100)
+        for j in range(334 - 120)
+        if np.array_equal(image[i : i + 100, j : j + 120], crop)
+    ]
+    assert matches, "a window of the image"
+    np.testing.assert_array_equal(hr.image.random_crop(image, [100, 120, 3], seed=5), crop)
+    with pytest.raises(hr.errors.InvalidArgumentError, match="larger than the image"):
+        hr.image.random_crop(image, [300, 10, 3], seed=1)
+
+    def train(x):
+        x = hr.image.random_resized_crop(x, (224, 224), seed=9)
+        return hr.image.random_flip_left_right(x, seed=10) / 255.0
+
+    ds = hr.Dataset.from_tensors(image).repeat(16)
+    serial = list(ds.map(train))
+    parallel = list(ds.map(train, num_parallel_calls=4))
+    assert "traced" in repr(ds.map(train))
+    assert ds.map(train).element_spec == hr.TensorSpec([224, 224, 3], hr.float32)
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.shape == (224, 224, 3) and a.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(serial[0], s) for s in serial[1:]), "a new crop per element"

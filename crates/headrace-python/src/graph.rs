@@ -83,6 +83,16 @@ fn node_from_py(item: &Bound<'_, PyAny>) -> PyResult<Node> {
             crate::image::image_op_from_py(t.py(), &name()?, &t.get_item(2)?)?,
             t.get_item(3)?.extract()?,
         ),
+        "random_image" => {
+            let inputs: Vec<usize> = t.get_item(3)?.extract()?;
+            Node::RandomImage {
+                op: crate::image::random_image_op_from_py(t.py(), &name()?, &t.get_item(2)?)?,
+                seed: t.get_item(4)?.extract()?,
+                input: *inputs
+                    .first()
+                    .ok_or_else(|| bad("random_image: needs an input".into()))?,
+            }
+        }
         "array" => Node::Array(
             array_op_from_py(&name()?, &t.get_item(2)?)?,
             t.get_item(3)?.extract()?,

@@ -2,7 +2,7 @@
 //! functions (built by `python/headrace/image.py`).
 
 use headrace::image::resize::ResizeMethod;
-use headrace::ops::image::{apply, ImageOp};
+use headrace::ops::image::{apply, apply_random, ImageOp, RandomImageOp};
 use headrace::DType;
 use pyo3::prelude::*;
 
@@ -97,4 +97,49 @@ pub fn set_max_pixels(pixels: u64) -> u64 {
     let old = headrace::image::decode::max_pixels();
     headrace::image::decode::set_max_pixels(pixels);
     old
+}
+
+/// The random image op `name` from its attributes.
+pub fn random_image_op_from_py(
+    py: Python<'_>,
+    name: &str,
+    attrs: &Bound<'_, PyAny>,
+) -> PyResult<RandomImageOp> {
+    Ok(match name {
+        "random_crop" => RandomImageOp::RandomCrop(attrs.extract()?),
+        "random_resized_crop" => {
+            let (height, width, scale, ratio, method): (
+                usize,
+                usize,
+                (f64, f64),
+                (f64, f64),
+                String,
+            ) = attrs.extract()?;
+            RandomImageOp::RandomResizedCrop {
+                height,
+                width,
+                scale,
+                ratio,
+                method: ResizeMethod::parse(&method).map_err(|e| to_py(py, e))?,
+            }
+        }
+        other => return Err(bad(format!("no random image op named {other:?}"))),
+    })
+}
+
+/// The random image op `name` on one image, eagerly: the draw comes from `seed`'s stream
+/// (as a traced map's first element would).
+#[pyfunction]
+pub fn random_image_op<'py>(
+    py: Python<'py>,
+    name: &str,
+    attrs: &Bound<'py, PyAny>,
+    image: Bound<'py, PyAny>,
+    seed: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let op = random_image_op_from_py(py, name, attrs)?;
+    run_on(py, &[image], move |args| {
+        let mut rng = headrace::ops::random::stream(seed, 0, 0);
+        apply_random(&op, args[0], &mut rng)
+    })
 }

@@ -45,6 +45,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ops::text_op, m)?)?;
     m.add_function(wrap_pyfunction!(image::image_op, m)?)?;
     m.add_function(wrap_pyfunction!(image::set_max_pixels, m)?)?;
+    m.add_function(wrap_pyfunction!(image::random_image_op, m)?)?;
     m.add_function(wrap_pyfunction!(ops::split_op, m)?)?;
     m.add_function(wrap_pyfunction!(ops::constant, m)?)?;
     m.add_function(wrap_pyfunction!(example::parse_op, m)?)?;

@@ -3,4 +3,5 @@
 pub mod color;
 pub mod decode;
 pub mod geometry;
+pub mod random_crop;
 pub mod resize;

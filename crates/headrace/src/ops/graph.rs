@@ -11,7 +11,7 @@ use super::arithmetic::{binary, BinaryOp};
 use super::array::{apply, ArrayOp};
 use super::cast::cast;
 use super::compare::{compare, logical_not, CompareOp};
-use super::image::{self, ImageOp};
+use super::image::{self, ImageOp, RandomImageOp};
 use super::random::{random, stream, Distribution};
 use super::reduce::{arg_reduce, reduce, Reduction};
 use super::text::{self, TextOp};
@@ -41,6 +41,13 @@ pub enum Node {
     Text(TextOp, Vec<usize>),
     /// An image op over an earlier node.
     Image(ImageOp, Vec<usize>),
+    /// A random image op (random_crop …) over an earlier node, drawing from a seeded stream
+    /// per element.
+    RandomImage {
+        op: RandomImageOp,
+        seed: u64,
+        input: usize,
+    },
     /// Random values of a shape and dtype, from a seeded stream per element.
     Random {
         dist: Distribution,
@@ -111,7 +118,8 @@ impl Graph {
                 | Node::LogicalNot(a)
                 | Node::Cast(a, _)
                 | Node::Reduce(_, a, _, _)
-                | Node::ArgReduce(_, a, _) => &[*a],
+                | Node::ArgReduce(_, a, _)
+                | Node::RandomImage { input: a, .. } => &[*a],
             };
             if let Some(bad) = operands.iter().find(|&&o| o >= i) {
                 return Err(Error::internal(format!(
@@ -188,6 +196,10 @@ impl Graph {
                 Node::Image(op, inputs) => {
                     let args: Vec<&Tensor> = inputs.iter().map(|&i| &values[i]).collect();
                     image::apply(op, &args)?
+                }
+                Node::RandomImage { op, seed, input } => {
+                    let mut rng = stream(*seed, position, values.len() as u64);
+                    image::apply_random(op, &values[*input], &mut rng)?
                 }
                 Node::Random {
                     dist,

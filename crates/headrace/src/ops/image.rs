@@ -4,6 +4,9 @@
 use super::cast;
 use crate::error::{Error, Result};
 use crate::image::resize::ResizeMethod;
+use rand_pcg::Pcg64;
+
+use crate::image::random_crop::{crop_window, resized_crop_window};
 use crate::image::{color, decode, geometry, resize};
 use crate::value::{DType, Tensor};
 
@@ -159,6 +162,88 @@ pub fn apply(op: &ImageOp, inputs: &[&Tensor]) -> Result<Tensor> {
         }
         ImageOp::DecodeImage(channels) => decode::decode_image(contents(op, x)?, *channels),
         ImageOp::ExtractJpegShape => decode::extract_jpeg_shape(contents(op, x)?),
+    }
+}
+
+/// An image op that draws random numbers: a graph node gives it the element's own stream
+/// (see `graph.rs`), so its result depends on the seed and the element, not the thread.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RandomImageOp {
+    /// `random_crop(value, size)`: `size` has the image's rank; the window is drawn over
+    /// height and width, the other dimensions must be the image's.
+    RandomCrop(Vec<usize>),
+    /// `random_resized_crop(image, (height, width), scale, ratio)` of an HWC image,
+    /// resized with `method` (float32 out, as `resize`).
+    RandomResizedCrop {
+        height: usize,
+        width: usize,
+        scale: (f64, f64),
+        ratio: (f64, f64),
+        method: ResizeMethod,
+    },
+}
+
+impl RandomImageOp {
+    pub fn name(&self) -> &'static str {
+        match self {
+            RandomImageOp::RandomCrop(_) => "random_crop",
+            RandomImageOp::RandomResizedCrop { .. } => "random_resized_crop",
+        }
+    }
+}
+
+/// Height and width of an HWC or NHWC image.
+fn height_width(op: &str, x: &Tensor) -> Result<(usize, usize)> {
+    match x.shape() {
+        [.., h, w, _] if matches!(x.rank(), 3 | 4) => Ok((*h, *w)),
+        shape => Err(Error::invalid_argument(format!(
+            "{op}: needs an image of rank 3 (HWC) or 4 (NHWC), got shape {shape:?}"
+        ))),
+    }
+}
+
+/// Runs the random op `op` on `image`, drawing from `rng`.
+pub fn apply_random(op: &RandomImageOp, image: &Tensor, rng: &mut Pcg64) -> Result<Tensor> {
+    let name = op.name();
+    let (h, w) = height_width(name, image)?;
+    match op {
+        RandomImageOp::RandomCrop(size) => {
+            let rank = image.rank();
+            if size.len() != rank {
+                return Err(Error::invalid_argument(format!(
+                    "{name}: size {size:?} must have the image's rank ({rank})"
+                )));
+            }
+            for (axis, (&s, &d)) in size.iter().zip(image.shape()).enumerate() {
+                let spatial = axis == rank - 3 || axis == rank - 2;
+                if !spatial && s != d {
+                    return Err(Error::invalid_argument(format!(
+                        "{name}: size {size:?} must keep dimension {axis} ({d}) of the image                          {:?}; only height and width are cropped",
+                        image.shape()
+                    )));
+                }
+            }
+            let win = crop_window(h, w, size[rank - 3], size[rank - 2], rng)?;
+            geometry::crop_to_bounding_box(image, win.top, win.left, win.height, win.width)
+        }
+        RandomImageOp::RandomResizedCrop {
+            height,
+            width,
+            scale,
+            ratio,
+            method,
+        } => {
+            if image.rank() != 3 {
+                return Err(Error::invalid_argument(format!(
+                    "{name}: crops one HWC image at a time (map it before batch), got shape {:?}",
+                    image.shape()
+                )));
+            }
+            let win = resized_crop_window(h, w, *scale, *ratio, rng);
+            let crop =
+                geometry::crop_to_bounding_box(image, win.top, win.left, win.height, win.width)?;
+            resize::resize(&crop, *height, *width, *method, false)
+        }
     }
 }
 

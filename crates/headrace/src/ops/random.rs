@@ -38,7 +38,7 @@ pub fn stream(seed: u64, position: u64, op: u64) -> Pcg64 {
 }
 
 /// A uniform f64 in [0, 1) with 53 random bits.
-fn unit(rng: &mut Pcg64) -> f64 {
+pub(crate) fn unit(rng: &mut Pcg64) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
