@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import _native, array_ops, math, random, tracing
-from .dtypes import as_dtype, float32, int32, uint8
+from .dtypes import as_dtype, float32, int32, string, uint8
 
 __all__ = [
     "adjust_brightness",
@@ -26,6 +26,8 @@ __all__ = [
     "decode_image",
     "decode_jpeg",
     "decode_png",
+    "encode_jpeg",
+    "encode_png",
     "extract_jpeg_shape",
     "flip_left_right",
     "flip_up_down",
@@ -117,6 +119,35 @@ def extract_jpeg_shape(contents: Any, output_type: Any = int32, name: str | None
     if tracing.is_symbolic(contents):
         return tracing.decode_op("extract_jpeg_shape", None, contents, int32, (3,))
     return _native.image_op("extract_jpeg_shape", None, [contents])
+
+
+def _encode(name: str, attrs: Any, image: Any) -> Any:
+    if tracing.is_symbolic(image):
+        return tracing.decode_op(name, attrs, image, string, (), input_dtype=None)
+    return _native.image_op(name, attrs, [image])
+
+
+def encode_jpeg(
+    image: Any,
+    format: str = "",  # noqa: A002  tf's argument name
+    quality: int = 95,
+    progressive: bool = False,
+    optimize_size: bool = False,
+    chroma_downsampling: bool = True,
+    name: str | None = None,
+) -> Any:
+    """A JPEG (bytes) of a uint8 HWC image with 1 or 3 channels, as ``tf.io.encode_jpeg``
+    (baseline; ``progressive``/``optimize_size`` are not supported yet and must be False)."""
+    del format, name
+    if progressive or optimize_size:
+        raise ValueError("encode_jpeg: progressive and optimize_size are not supported yet")
+    return _encode("encode_jpeg", (int(quality), bool(chroma_downsampling)), image)
+
+
+def encode_png(image: Any, compression: int = -1, name: str | None = None) -> Any:
+    """A PNG (bytes) of a uint8 or uint16 HWC image with 1 to 4 channels."""
+    del name
+    return _encode("encode_png", int(compression), image)
 
 
 def set_max_pixels(pixels: int) -> int:

@@ -20,7 +20,14 @@ from .example import (
     serialize_example,
     serialize_sequence_example,
 )
-from .image import decode_image, decode_jpeg, decode_png, extract_jpeg_shape
+from .image import (
+    decode_image,
+    decode_jpeg,
+    decode_png,
+    encode_jpeg,
+    encode_png,
+    extract_jpeg_shape,
+)
 from .records import TFRecordOptions, TFRecordWriter
 
 __all__ = [
@@ -34,6 +41,8 @@ __all__ = [
     "decode_jpeg",
     "decode_png",
     "decode_raw",
+    "encode_jpeg",
+    "encode_png",
     "example_to_dict",
     "extract_jpeg_shape",
     "parse_example",

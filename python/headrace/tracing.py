@@ -407,11 +407,20 @@ def _kernel_op(
     return graph.add((kind, name, attrs, [s._index for s in symbols]), dtype, shape)
 
 
-def decode_op(name: str, attrs: Any, contents: Symbol, dtype: DType, shape: Shape) -> Symbol:
-    """Appends an image decoder to the trace: its output's dtype and shape (height and width
-    unknown) are declared, since no stand-in input decodes."""
-    if contents.dtype.name != "string":
-        raise InvalidArgumentError(f"{name}: needs a string tensor, got {contents.dtype.name}")
+def decode_op(
+    name: str,
+    attrs: Any,
+    contents: Symbol,
+    dtype: DType,
+    shape: Shape,
+    input_dtype: str | None = "string",
+) -> Symbol:
+    """Appends an image decoder or encoder to the trace: its output's dtype and shape (for a
+    decoder, height and width unknown) are declared, since no stand-in input decodes."""
+    if input_dtype is not None and contents.dtype.name != input_dtype:
+        raise InvalidArgumentError(
+            f"{name}: needs a {input_dtype} tensor, got {contents.dtype.name}"
+        )
     return contents._graph.add(("image", name, attrs, [contents._index]), dtype, shape)
 
 

@@ -259,3 +259,19 @@ def test_random_crops():
         assert a.shape == (224, 224, 3) and a.dtype == np.float32
         np.testing.assert_array_equal(a, b)
     assert not all(np.array_equal(serial[0], s) for s in serial[1:]), "a new crop per element"
+
+
+def test_encoders_round_trip():
+    image = decoded("rgb.png")
+    png = hr.image.encode_png(image)
+    assert isinstance(png, bytes) and png.startswith(b"\x89PNG")
+    np.testing.assert_array_equal(hr.io.decode_png(png), image)
+    jpeg = hr.io.encode_jpeg(image, quality=95)
+    back = hr.image.decode_jpeg(jpeg, channels=3)
+    assert back.shape == image.shape
+    assert np.abs(back.astype(float) - image).mean() < 4
+    ds = hr.Dataset.from_tensors(image).map(lambda x: hr.image.encode_png(x))
+    assert "traced" in repr(ds) and ds.element_spec == hr.TensorSpec([], hr.string)
+    assert next(iter(ds)) == png
+    with pytest.raises(hr.errors.InvalidArgumentError, match="encode_jpeg"):
+        hr.image.encode_jpeg(image.astype(np.float32))

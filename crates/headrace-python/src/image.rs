@@ -75,6 +75,11 @@ pub fn image_op_from_py(py: Python<'_>, name: &str, attrs: &Bound<'_, PyAny>) ->
         }
         "decode_image" => ImageOp::DecodeImage(attrs.extract()?),
         "extract_jpeg_shape" => ImageOp::ExtractJpegShape,
+        "encode_jpeg" => {
+            let (quality, chroma): (u8, bool) = attrs.extract()?;
+            ImageOp::EncodeJpeg(quality, chroma)
+        }
+        "encode_png" => ImageOp::EncodePng(attrs.extract()?),
         other => return Err(bad(format!("no image op named {other:?}"))),
     })
 }

@@ -7,7 +7,7 @@ use crate::image::resize::ResizeMethod;
 use rand_pcg::Pcg64;
 
 use crate::image::random_crop::{crop_window, resized_crop_window};
-use crate::image::{color, decode, geometry, resize};
+use crate::image::{color, decode, encode, geometry, resize};
 use crate::value::{DType, Tensor};
 
 /// An image op with its attributes; the image is the single input.
@@ -49,6 +49,10 @@ pub enum ImageOp {
     /// channels (`None`: the file's).
     DecodeImage(Option<u8>),
     ExtractJpegShape,
+    /// quality and chroma_downsampling; the output is a string scalar.
+    EncodeJpeg(u8, bool),
+    /// compression (-1 or 0..=9).
+    EncodePng(i32),
 }
 
 impl ImageOp {
@@ -78,6 +82,8 @@ impl ImageOp {
             ImageOp::DecodePng(..) => "decode_png",
             ImageOp::DecodeImage(_) => "decode_image",
             ImageOp::ExtractJpegShape => "extract_jpeg_shape",
+            ImageOp::EncodeJpeg(..) => "encode_jpeg",
+            ImageOp::EncodePng(_) => "encode_png",
         }
     }
 }
@@ -162,6 +168,8 @@ pub fn apply(op: &ImageOp, inputs: &[&Tensor]) -> Result<Tensor> {
         }
         ImageOp::DecodeImage(channels) => decode::decode_image(contents(op, x)?, *channels),
         ImageOp::ExtractJpegShape => decode::extract_jpeg_shape(contents(op, x)?),
+        ImageOp::EncodeJpeg(quality, chroma) => encode::encode_jpeg(x, *quality, *chroma),
+        ImageOp::EncodePng(compression) => encode::encode_png(x, *compression),
     }
 }
 
