@@ -23,6 +23,7 @@ __all__ = [
     "central_crop",
     "convert_image_dtype",
     "crop_to_bounding_box",
+    "decode_and_crop_jpeg",
     "decode_image",
     "decode_jpeg",
     "decode_png",
@@ -41,9 +42,12 @@ __all__ = [
     "random_crop",
     "random_flip_left_right",
     "random_flip_up_down",
+    "random_hue",
     "random_resized_crop",
+    "random_saturation",
     "resize",
     "resize_with_crop_or_pad",
+    "resize_with_pad",
     "rgb_to_grayscale",
     "rgb_to_hsv",
     "rot90",
@@ -69,9 +73,16 @@ def _run(name: str, attrs: Any, image: Any) -> Any:
     return _native.image_op(name, attrs, [image])
 
 
-def _decode(name: str, attrs: Any, contents: Any, dtype: Any, channels: int | None) -> Any:
+def _decode(
+    name: str,
+    attrs: Any,
+    contents: Any,
+    dtype: Any,
+    channels: int | None,
+    size: tuple[int | None, int | None] = (None, None),
+) -> Any:
     if tracing.is_symbolic(contents):
-        return tracing.decode_op(name, attrs, contents, dtype, (None, None, channels))
+        return tracing.decode_op(name, attrs, contents, dtype, (*size, channels))
     return _native.image_op(name, attrs, [contents])
 
 
@@ -107,10 +118,32 @@ def decode_image(
     ``UnimplementedError`` for now."""
     del name, expand_animations
     image = _decode(
-        "decode_image", None if channels is None else int(channels), contents, uint8, channels
+        "decode_image",
+        None if channels is None else int(channels),
+        contents,
+        uint8,
+        channels,
     )
     dt = as_dtype(dtype)
     return image if dt == uint8 else convert_image_dtype(image, dt)
+
+
+def decode_and_crop_jpeg(
+    contents: Any, crop_window: Any, channels: int = 0, name: str | None = None
+) -> Any:
+    """The ``crop_window`` = (top, left, height, width) of a JPEG's pixels: equal to
+    decoding then cropping, as ``tf.io.decode_and_crop_jpeg``. The window must be constant
+    (not a traced value)."""
+    del name
+    if tracing.is_symbolic(crop_window):
+        raise tracing.NotTraceable("decode_and_crop_jpeg with a traced crop window")
+    top, left, height, width = (
+        _size("crop_window", int(v)) for v in np.asarray(crop_window).reshape(-1)
+    )
+    attrs = (int(channels), (top, left, height, width))
+    return _decode(
+        "decode_and_crop_jpeg", attrs, contents, uint8, channels or None, (height, width)
+    )
 
 
 def extract_jpeg_shape(contents: Any, output_type: Any = int32, name: str | None = None) -> Any:
@@ -189,6 +222,27 @@ def resize(
         bool(preserve_aspect_ratio),
     )
     return _run("resize", attrs, images)
+
+
+def resize_with_pad(
+    image: Any,
+    target_height: int,
+    target_width: int,
+    method: str = "bilinear",
+    antialias: bool = False,
+) -> Any:
+    """Resizes to fit inside the target keeping the aspect ratio, then zero-pads to it
+    (centred), as ``tf.image.resize_with_pad``; float32 out as ``resize``."""
+    method = str(getattr(method, "value", method)).lower()
+    if method not in _METHODS:
+        raise ValueError(f"resize_with_pad: method must be one of {', '.join(_METHODS)}")
+    attrs = (
+        _size("target_height", target_height),
+        _size("target_width", target_width),
+        method,
+        bool(antialias),
+    )
+    return _run("resize_with_pad", attrs, image)
 
 
 def flip_left_right(image: Any) -> Any:
@@ -416,5 +470,27 @@ def random_resized_crop(
     out_dtype = _dtype_of(image) if method == "nearest" else float32
     attrs = (height, width, (lo, hi), (r_lo, r_hi), method)
     return _random_op(
-        "random_resized_crop", attrs, image, seed, out_dtype, (height, width, channels)
+        "random_resized_crop",
+        attrs,
+        image,
+        seed,
+        out_dtype,
+        (height, width, channels),
     )
+
+
+def random_saturation(image: Any, lower: float, upper: float, seed: int | None = None) -> Any:
+    """``adjust_saturation`` by a factor uniform in ``[lower, upper)``."""
+    if not 0 <= lower < upper:
+        raise ValueError(f"random_saturation: needs 0 <= lower < upper, got {lower}, {upper}")
+    shape = image.shape if tracing.is_symbolic(image) else None
+    attrs = (float(lower), float(upper))
+    return _random_op("random_saturation", attrs, image, seed, _dtype_of(image), shape)
+
+
+def random_hue(image: Any, max_delta: float, seed: int | None = None) -> Any:
+    """``adjust_hue`` by a delta uniform in ``[-max_delta, max_delta)`` (at most 0.5)."""
+    if not 0 <= max_delta <= 0.5:
+        raise ValueError(f"random_hue: max_delta must be in [0, 0.5], got {max_delta}")
+    shape = image.shape if tracing.is_symbolic(image) else None
+    return _random_op("random_hue", float(max_delta), image, seed, _dtype_of(image), shape)

@@ -275,3 +275,45 @@ def test_encoders_round_trip():
     assert next(iter(ds)) == png
     with pytest.raises(hr.errors.InvalidArgumentError, match="encode_jpeg"):
         hr.image.encode_jpeg(image.astype(np.float32))
+
+
+def test_resize_with_pad_decode_and_crop_and_random_color():
+    image = decoded(NAMES[0])  # 250 x 333
+    padded = hr.image.resize_with_pad(image, 224, 224)
+    assert padded.shape == (224, 224, 3) and padded.dtype == np.float32
+    # TensorFlow's float32 rule (checked against tf.image.resize_with_pad, equal to the
+    # bit): ratio 333/224; 250/ratio = 168.17 → 168 rows, padded by floor(55.83 / 2) = 27
+    # above; 333/ratio = 223.99998 in float32 → 223 columns, none padded on the left.
+    np.testing.assert_array_equal(padded[:27], 0)
+    np.testing.assert_array_equal(padded[27 + 168 :], 0)
+    np.testing.assert_array_equal(padded[:, 223:], 0)
+    np.testing.assert_array_equal(padded[27 : 27 + 168, :223], hr.image.resize(image, (168, 223)))
+
+    jpeg = (IMAGES / "baseline420.jpg").read_bytes()
+    crop = hr.image.decode_and_crop_jpeg(jpeg, [10, 20, 100, 150], channels=3)
+    np.testing.assert_array_equal(crop, decoded("baseline420.jpg")[10:110, 20:170])
+    ds = hr.Dataset.from_tensors(jpeg).map(
+        lambda c: hr.image.decode_and_crop_jpeg(c, [10, 20, 100, 150], channels=3)
+    )
+    assert ds.element_spec == hr.TensorSpec([100, 150, 3], hr.uint8)
+    np.testing.assert_array_equal(next(iter(ds)), crop)
+
+    f = image.astype(np.float32) / 255
+    sat = hr.image.random_saturation(f, 0.5, 1.5, seed=3)
+    hue = hr.image.random_hue(f, 0.1, seed=3)
+    assert sat.shape == hue.shape == f.shape
+    np.testing.assert_array_equal(hr.image.random_saturation(f, 0.5, 1.5, seed=3), sat)
+    augmented = (
+        hr.Dataset.from_tensors(f)
+        .repeat(8)
+        .map(
+            lambda x: hr.image.random_hue(
+                hr.image.random_saturation(x, 0.5, 1.5, seed=1), 0.2, seed=2
+            )
+        )
+    )
+    assert "traced" in repr(augmented)
+    outs = list(augmented)
+    assert not np.array_equal(outs[0], outs[1])
+    with pytest.raises(ValueError, match="max_delta"):
+        hr.image.random_hue(f, 0.7)

@@ -33,6 +33,20 @@ pub fn image_op_from_py(py: Python<'_>, name: &str, attrs: &Bound<'_, PyAny>) ->
                 preserve_aspect_ratio,
             }
         }
+        "resize_with_pad" => {
+            let (height, width, method, antialias): (usize, usize, String, bool) =
+                attrs.extract()?;
+            ImageOp::ResizeWithPad {
+                height,
+                width,
+                method: ResizeMethod::parse(&method).map_err(|e| to_py(py, e))?,
+                antialias,
+            }
+        }
+        "decode_and_crop_jpeg" => {
+            let (channels, window): (u8, (usize, usize, usize, usize)) = attrs.extract()?;
+            ImageOp::DecodeAndCropJpeg(channels, [window.0, window.1, window.2, window.3])
+        }
         "flip_left_right" => ImageOp::FlipLeftRight,
         "flip_up_down" => ImageOp::FlipUpDown,
         "transpose" => ImageOp::Transpose,
@@ -128,6 +142,11 @@ pub fn random_image_op_from_py(
                 method: ResizeMethod::parse(&method).map_err(|e| to_py(py, e))?,
             }
         }
+        "random_saturation" => {
+            let (lower, upper): (f64, f64) = attrs.extract()?;
+            RandomImageOp::RandomSaturation(lower, upper)
+        }
+        "random_hue" => RandomImageOp::RandomHue(attrs.extract()?),
         other => return Err(bad(format!("no random image op named {other:?}"))),
     })
 }

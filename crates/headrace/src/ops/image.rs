@@ -8,6 +8,7 @@ use rand_pcg::Pcg64;
 
 use crate::image::random_crop::{crop_window, resized_crop_window};
 use crate::image::{color, decode, encode, geometry, resize};
+use crate::ops::random::unit;
 use crate::value::{DType, Tensor};
 
 /// An image op with its attributes; the image is the single input.
@@ -30,6 +31,13 @@ pub enum ImageOp {
     PadToBoundingBox([usize; 4]),
     CentralCrop(f64),
     ResizeWithCropOrPad(usize, usize),
+    /// Resize keeping the aspect ratio to fit, then zero-pad to the target, centred.
+    ResizeWithPad {
+        height: usize,
+        width: usize,
+        method: ResizeMethod,
+        antialias: bool,
+    },
     ConvertImageDtype(DType, bool),
     PerImageStandardization,
     AdjustBrightness(f64),
@@ -48,6 +56,8 @@ pub enum ImageOp {
     DecodePng(u8, DType),
     /// channels (`None`: the file's).
     DecodeImage(Option<u8>),
+    /// channels and the crop window (top, left, height, width), as decoding then cropping.
+    DecodeAndCropJpeg(u8, [usize; 4]),
     ExtractJpegShape,
     /// quality and chroma_downsampling; the output is a string scalar.
     EncodeJpeg(u8, bool),
@@ -67,6 +77,7 @@ impl ImageOp {
             ImageOp::PadToBoundingBox(_) => "pad_to_bounding_box",
             ImageOp::CentralCrop(_) => "central_crop",
             ImageOp::ResizeWithCropOrPad(..) => "resize_with_crop_or_pad",
+            ImageOp::ResizeWithPad { .. } => "resize_with_pad",
             ImageOp::ConvertImageDtype(..) => "convert_image_dtype",
             ImageOp::PerImageStandardization => "per_image_standardization",
             ImageOp::AdjustBrightness(_) => "adjust_brightness",
@@ -81,6 +92,7 @@ impl ImageOp {
             ImageOp::DecodeJpeg(..) => "decode_jpeg",
             ImageOp::DecodePng(..) => "decode_png",
             ImageOp::DecodeImage(_) => "decode_image",
+            ImageOp::DecodeAndCropJpeg(..) => "decode_and_crop_jpeg",
             ImageOp::ExtractJpegShape => "extract_jpeg_shape",
             ImageOp::EncodeJpeg(..) => "encode_jpeg",
             ImageOp::EncodePng(_) => "encode_png",
@@ -139,6 +151,28 @@ pub fn apply(op: &ImageOp, inputs: &[&Tensor]) -> Result<Tensor> {
         }
         ImageOp::CentralCrop(fraction) => geometry::central_crop(x, *fraction),
         ImageOp::ResizeWithCropOrPad(h, w) => geometry::resize_with_crop_or_pad(x, *h, *w),
+        ImageOp::ResizeWithPad {
+            height,
+            width,
+            method,
+            antialias,
+        } => {
+            // TensorFlow's rule, in float32: scale by the larger ratio, round the size down,
+            // and pad by half the float difference, rounded down.
+            let (ih, iw) = height_width(op.name(), x)?;
+            let ratio = f32::max(iw as f32 / *width as f32, ih as f32 / *height as f32);
+            let (rh, rw) = (ih as f32 / ratio, iw as f32 / ratio);
+            let pad =
+                |target: usize, size: f32| ((target as f32 - size) / 2.0).floor().max(0.0) as usize;
+            let resized = resize::resize(x, rh as usize, rw as usize, *method, *antialias)?;
+            geometry::pad_to_bounding_box(
+                &resized,
+                pad(*height, rh),
+                pad(*width, rw),
+                *height,
+                *width,
+            )
+        }
         ImageOp::ConvertImageDtype(dtype, saturate) => {
             color::convert_image_dtype(x, *dtype, *saturate)
         }
@@ -167,6 +201,12 @@ pub fn apply(op: &ImageOp, inputs: &[&Tensor]) -> Result<Tensor> {
             decode::decode_png(contents(op, x)?, *channels, *dtype)
         }
         ImageOp::DecodeImage(channels) => decode::decode_image(contents(op, x)?, *channels),
+        ImageOp::DecodeAndCropJpeg(channels, [top, left, h, w]) => {
+            // The exact result: decode, then crop. (Decoding only the window's rows and
+            // blocks, as libjpeg-turbo's partial decoding can, is the fast path to come.)
+            let image = decode::decode_jpeg(contents(op, x)?, *channels, 1)?;
+            geometry::crop_to_bounding_box(&image, *top, *left, *h, *w)
+        }
         ImageOp::ExtractJpegShape => decode::extract_jpeg_shape(contents(op, x)?),
         ImageOp::EncodeJpeg(quality, chroma) => encode::encode_jpeg(x, *quality, *chroma),
         ImageOp::EncodePng(compression) => encode::encode_png(x, *compression),
@@ -189,6 +229,10 @@ pub enum RandomImageOp {
         ratio: (f64, f64),
         method: ResizeMethod,
     },
+    /// `random_saturation(image, lower, upper)`: a factor uniform in [lower, upper).
+    RandomSaturation(f64, f64),
+    /// `random_hue(image, max_delta)`: a delta uniform in [-max_delta, max_delta).
+    RandomHue(f64),
 }
 
 impl RandomImageOp {
@@ -196,6 +240,8 @@ impl RandomImageOp {
         match self {
             RandomImageOp::RandomCrop(_) => "random_crop",
             RandomImageOp::RandomResizedCrop { .. } => "random_resized_crop",
+            RandomImageOp::RandomSaturation(..) => "random_saturation",
+            RandomImageOp::RandomHue(_) => "random_hue",
         }
     }
 }
@@ -213,6 +259,17 @@ fn height_width(op: &str, x: &Tensor) -> Result<(usize, usize)> {
 /// Runs the random op `op` on `image`, drawing from `rng`.
 pub fn apply_random(op: &RandomImageOp, image: &Tensor, rng: &mut Pcg64) -> Result<Tensor> {
     let name = op.name();
+    match op {
+        RandomImageOp::RandomSaturation(lower, upper) => {
+            let factor = lower + (upper - lower) * unit(rng);
+            return color::adjust_saturation(image, factor);
+        }
+        RandomImageOp::RandomHue(max_delta) => {
+            let delta = max_delta * (2.0 * unit(rng) - 1.0);
+            return color::adjust_hue(image, delta);
+        }
+        _ => {}
+    }
     let (h, w) = height_width(name, image)?;
     match op {
         RandomImageOp::RandomCrop(size) => {
@@ -251,6 +308,9 @@ pub fn apply_random(op: &RandomImageOp, image: &Tensor, rng: &mut Pcg64) -> Resu
             let crop =
                 geometry::crop_to_bounding_box(image, win.top, win.left, win.height, win.width)?;
             resize::resize(&crop, *height, *width, *method, false)
+        }
+        RandomImageOp::RandomSaturation(..) | RandomImageOp::RandomHue(_) => {
+            unreachable!("handled above")
         }
     }
 }
