@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _native, array_ops, math, random, tracing
+from . import _native, math, random, tracing
 from .dtypes import as_dtype, float32, int32, string, uint8
 
 __all__ = [
@@ -386,16 +386,20 @@ def _dtype_of(image: Any) -> Any:
     return image.dtype if tracing.is_symbolic(image) else as_dtype(np.asarray(image).dtype)
 
 
+def _flip_shape(image: Any) -> Any:
+    return image.shape if tracing.is_symbolic(image) else None
+
+
 def random_flip_left_right(image: Any, seed: int | None = None) -> Any:
     """Mirrors the width axis with probability 1/2."""
-    coin = random.uniform([], seed=seed) < 0.5
-    return array_ops.where(coin, flip_left_right(image), image)
+    dtype = _dtype_of(image)
+    return _random_op("random_flip_left_right", None, image, seed, dtype, _flip_shape(image))
 
 
 def random_flip_up_down(image: Any, seed: int | None = None) -> Any:
     """Mirrors the height axis with probability 1/2."""
-    coin = random.uniform([], seed=seed) < 0.5
-    return array_ops.where(coin, flip_up_down(image), image)
+    dtype = _dtype_of(image)
+    return _random_op("random_flip_up_down", None, image, seed, dtype, _flip_shape(image))
 
 
 def _in_float(image: Any, fn: Any) -> Any:

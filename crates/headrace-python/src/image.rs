@@ -147,6 +147,8 @@ pub fn random_image_op_from_py(
             RandomImageOp::RandomSaturation(lower, upper)
         }
         "random_hue" => RandomImageOp::RandomHue(attrs.extract()?),
+        "random_flip_left_right" => RandomImageOp::RandomFlip(false),
+        "random_flip_up_down" => RandomImageOp::RandomFlip(true),
         other => return Err(bad(format!("no random image op named {other:?}"))),
     })
 }

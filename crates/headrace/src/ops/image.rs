@@ -233,6 +233,9 @@ pub enum RandomImageOp {
     RandomSaturation(f64, f64),
     /// `random_hue(image, max_delta)`: a delta uniform in [-max_delta, max_delta).
     RandomHue(f64),
+    /// `random_flip_left_right` (false) or `random_flip_up_down` (true): flips with
+    /// probability 1/2; the other half of the time the image passes as it is (no copy).
+    RandomFlip(bool),
 }
 
 impl RandomImageOp {
@@ -242,6 +245,8 @@ impl RandomImageOp {
             RandomImageOp::RandomResizedCrop { .. } => "random_resized_crop",
             RandomImageOp::RandomSaturation(..) => "random_saturation",
             RandomImageOp::RandomHue(_) => "random_hue",
+            RandomImageOp::RandomFlip(false) => "random_flip_left_right",
+            RandomImageOp::RandomFlip(true) => "random_flip_up_down",
         }
     }
 }
@@ -267,6 +272,13 @@ pub fn apply_random(op: &RandomImageOp, image: &Tensor, rng: &mut Pcg64) -> Resu
         RandomImageOp::RandomHue(max_delta) => {
             let delta = max_delta * (2.0 * unit(rng) - 1.0);
             return color::adjust_hue(image, delta);
+        }
+        RandomImageOp::RandomFlip(up_down) => {
+            return match (unit(rng) < 0.5, up_down) {
+                (false, _) => Ok(image.clone()),
+                (true, false) => geometry::flip_left_right(image),
+                (true, true) => geometry::flip_up_down(image),
+            };
         }
         _ => {}
     }
@@ -309,9 +321,9 @@ pub fn apply_random(op: &RandomImageOp, image: &Tensor, rng: &mut Pcg64) -> Resu
                 geometry::crop_to_bounding_box(image, win.top, win.left, win.height, win.width)?;
             resize::resize(&crop, *height, *width, *method, false)
         }
-        RandomImageOp::RandomSaturation(..) | RandomImageOp::RandomHue(_) => {
-            unreachable!("handled above")
-        }
+        RandomImageOp::RandomSaturation(..)
+        | RandomImageOp::RandomHue(_)
+        | RandomImageOp::RandomFlip(_) => unreachable!("handled above"),
     }
 }
 
