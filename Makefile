@@ -58,13 +58,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check python tests bench examples
 
 bench-deps: $(STAMP)
-	$(PIP) install --quiet "tensorflow-cpu>=2.16"
+	$(PIP) install --quiet "tensorflow-cpu>=2.16" "scikit-learn"
 
 bench: build bench-deps
 	cargo bench -p headrace --bench pipeline
 	$(PY) bench/bench_core.py
 	$(PY) bench/bench_tracing.py
 	$(PY) bench/bench_tfrecord.py
+	$(PY) bench/bench_images.py
 
 # Fuzzing: cargo-fuzz, installed locally, on the stable toolchain (RUSTC_BOOTSTRAP lets it
 # use the sanitizer flags). Targets run one after another, FUZZ_TIME seconds each; an

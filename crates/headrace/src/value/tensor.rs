@@ -58,6 +58,37 @@ impl AlignedBuf {
         }
     }
 
+    /// A buffer holding `pieces` one after another, `len` bytes in all, written once: no
+    /// zeroing pass first. For large rows (images) the zeroing was a tenth of a batch's
+    /// cost. Panics if the pieces do not add up to `len`.
+    pub fn concat<'a>(len: usize, pieces: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let words_len = len.div_ceil(8);
+        let mut words: Vec<u64> = Vec::with_capacity(words_len);
+        let base = words.as_mut_ptr().cast::<u8>();
+        let mut at = 0;
+        for piece in pieces {
+            assert!(
+                at + piece.len() <= len,
+                "AlignedBuf::concat: pieces exceed {len} bytes"
+            );
+            // SAFETY: `at + piece.len() <= len <= words_len * 8`, the capacity in bytes;
+            // the source is a live slice that cannot overlap the new allocation.
+            unsafe { std::ptr::copy_nonoverlapping(piece.as_ptr(), base.add(at), piece.len()) };
+            at += piece.len();
+        }
+        assert_eq!(
+            at, len,
+            "AlignedBuf::concat: pieces fill {at} of {len} bytes"
+        );
+        // SAFETY: bytes 0..len were written above; the padding up to the last word is
+        // zeroed here, so every word of the new length is initialised.
+        unsafe {
+            std::ptr::write_bytes(base.add(len), 0, words_len * 8 - len);
+            words.set_len(words_len);
+        }
+        AlignedBuf { words, len }
+    }
+
     pub fn as_mut_bytes(&mut self) -> &mut [u8] {
         &mut bytemuck::cast_slice_mut(&mut self.words)[..self.len]
     }
@@ -514,14 +545,12 @@ impl Tensor {
             }
             return Tensor::strings(&shape, values);
         }
-        let mut buf = AlignedBuf::zeroed(num_elements(&shape) * first.dtype.size());
-        let mut at = 0;
-        let out = buf.as_mut_bytes();
-        for p in parts {
-            let bytes = p.borrow().data_bytes().expect("numeric");
-            out[at..at + bytes.len()].copy_from_slice(bytes);
-            at += bytes.len();
-        }
+        let buf = AlignedBuf::concat(
+            num_elements(&shape) * first.dtype.size(),
+            parts
+                .iter()
+                .map(|p| p.borrow().data_bytes().expect("numeric")),
+        );
         Tensor::from_aligned(first.dtype, &shape, buf)
     }
 
@@ -553,6 +582,14 @@ impl Tensor {
             return Tensor::strings(&shape, values);
         }
         let row = first.num_elements() * first.dtype.size();
+        if row > 8 {
+            // Rows of any size: written once, without zeroing the buffer first.
+            let rows = parts
+                .iter()
+                .map(|p| p.borrow().data_bytes().expect("numeric"));
+            let buf = AlignedBuf::concat(row * parts.len(), rows);
+            return Tensor::from_aligned(first.dtype, &shape, buf);
+        }
         let mut buf = AlignedBuf::zeroed(row * parts.len());
         let out = buf.as_mut_bytes();
         // Scalars get a fixed-size copy: a memcpy call per element costs more than the copy.
@@ -574,6 +611,7 @@ impl Tensor {
             4 => copy_rows::<4, T>(parts, out),
             8 => copy_rows::<8, T>(parts, out),
             _ => {
+                // Odd small rows (3, 5, 6, 7 bytes).
                 for (p, dst) in parts.iter().zip(out.chunks_exact_mut(row)) {
                     dst.copy_from_slice(p.borrow().data_bytes().expect("numeric"));
                 }
@@ -640,6 +678,37 @@ impl fmt::Debug for Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The unzeroed batch buffer holds exactly the pieces, and stacking through it
+        /// equals stacking row by row.
+        #[test]
+        fn concat_equals_copying_into_a_zeroed_buffer(
+            pieces in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), 0..12),
+        ) {
+            let len = pieces.iter().map(Vec::len).sum();
+            let buf = AlignedBuf::concat(len, pieces.iter().map(Vec::as_slice));
+            let mut zeroed = AlignedBuf::zeroed(len);
+            let mut at = 0;
+            for p in &pieces {
+                zeroed.as_mut_bytes()[at..at + p.len()].copy_from_slice(p);
+                at += p.len();
+            }
+            proptest::prop_assert_eq!(buf.as_ref(), zeroed.as_ref());
+            proptest::prop_assert_eq!(&buf.words, &zeroed.words, "the padding is zero too");
+
+            let rows: Vec<Tensor> = (0..pieces.len() as u8)
+                .map(|i| Tensor::from_vec(&[3, 5], vec![i as f32; 15]).unwrap())
+                .collect();
+            if !rows.is_empty() {
+                let stacked = Tensor::stack(&rows).unwrap();
+                let values: Vec<f32> = (0..rows.len()).flat_map(|i| vec![i as f32; 15]).collect();
+                proptest::prop_assert_eq!(stacked.as_slice::<f32>().unwrap(), &values[..]);
+                let joined = Tensor::concat(&rows).unwrap();
+                proptest::prop_assert_eq!(joined.as_slice::<f32>().unwrap(), &values[..]);
+            }
+        }
+    }
 
     #[test]
     fn scalars_are_inline_and_readable() {
