@@ -7,7 +7,7 @@
 
 use half::{bf16, f16};
 
-use super::broadcast::zip_with;
+use super::broadcast::{zip_map, zip_with};
 use super::cast::cast;
 use super::dispatch::with_numeric_type;
 use crate::error::{Error, Result};
@@ -156,10 +156,10 @@ fn kernel<T: Arith>(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let name = op.name();
     let zero_division = || Error::invalid_argument(format!("{name}: integer division by zero"));
     match op {
-        BinaryOp::Add => zip_with::<T, T>(name, a, b, |x, y| Ok(x.add(y))),
-        BinaryOp::Subtract => zip_with::<T, T>(name, a, b, |x, y| Ok(x.sub(y))),
-        BinaryOp::Multiply => zip_with::<T, T>(name, a, b, |x, y| Ok(x.mul(y))),
-        BinaryOp::Divide => zip_with::<T, T>(name, a, b, |x, y| Ok(x.div(y))),
+        BinaryOp::Add => zip_map::<T, T>(name, a, b, |x, y| x.add(y)),
+        BinaryOp::Subtract => zip_map::<T, T>(name, a, b, |x, y| x.sub(y)),
+        BinaryOp::Multiply => zip_map::<T, T>(name, a, b, |x, y| x.mul(y)),
+        BinaryOp::Divide => zip_map::<T, T>(name, a, b, |x, y| x.div(y)),
         BinaryOp::FloorDiv => {
             zip_with::<T, T>(name, a, b, |x, y| x.floordiv(y).ok_or_else(zero_division))
         }

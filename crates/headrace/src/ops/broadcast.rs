@@ -93,9 +93,52 @@ pub fn zip_with<T: Scalar, U: Scalar>(
     Tensor::from_vec(&shape, out)
 }
 
+/// `f(a[i], b[i])` for an `f` that cannot fail: the same as [`zip_with`], but the
+/// same-shape and scalar cases are plain loops the compiler vectorises (a `Result` per
+/// element kept `image / 255.0` at a tenth of a millisecond per image).
+pub fn zip_map<T: Scalar, U: Scalar>(
+    op: &str,
+    a: &Tensor,
+    b: &Tensor,
+    f: impl Fn(T, T) -> U,
+) -> Result<Tensor> {
+    let (av, bv) = (a.as_slice::<T>()?, b.as_slice::<T>()?);
+    let out: Vec<U> = if a.shape() == b.shape() {
+        av.iter().zip(bv).map(|(&x, &y)| f(x, y)).collect()
+    } else if av.len() == 1 && b.rank() >= a.rank() {
+        bv.iter().map(|&y| f(av[0], y)).collect()
+    } else if bv.len() == 1 && a.rank() >= b.rank() {
+        av.iter().map(|&x| f(x, bv[0])).collect()
+    } else {
+        return zip_with(op, a, b, |x, y| Ok(f(x, y)));
+    };
+    let shape = broadcast_shapes(op, a.shape(), b.shape())?;
+    Tensor::from_vec(&shape, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zip_map_equals_zip_with_on_every_shape_pair() {
+        let shapes: [&[usize]; 6] = [&[], &[1], &[3], &[2, 3], &[2, 1], &[1, 1, 3]];
+        for sa in shapes {
+            for sb in shapes {
+                let na: usize = sa.iter().product();
+                let nb: usize = sb.iter().product();
+                let a = Tensor::from_vec(sa, (0..na).map(|i| i as f32 + 0.5).collect()).unwrap();
+                let b = Tensor::from_vec(sb, (0..nb).map(|i| 3.0 - i as f32).collect()).unwrap();
+                let fast = zip_map::<f32, f32>("sub", &a, &b, |x, y| x - y);
+                let exact = zip_with::<f32, f32>("sub", &a, &b, |x, y| Ok(x - y));
+                match (fast, exact) {
+                    (Ok(f), Ok(e)) => assert_eq!(f, e, "{sa:?} - {sb:?}"),
+                    (Err(f), Err(e)) => assert_eq!(f.to_string(), e.to_string()),
+                    (f, e) => panic!("{sa:?} - {sb:?}: {f:?} against {e:?}"),
+                }
+            }
+        }
+    }
 
     #[test]
     fn shapes_follow_numpy() {
