@@ -15,6 +15,7 @@
 //! implementation-defined in TensorFlow; here they saturate and NaN becomes 0, as
 //! [`cast`](crate::ops::cast::cast) does.
 
+use crate::ops::dispatch::{with_float_type, with_int_type};
 use half::{bf16, f16};
 use num_traits::Float;
 
@@ -83,72 +84,6 @@ impl FloatElem for bf16 {
     fn toward_zero(self) -> bf16 {
         bf16::from_bits(self.to_bits() - 1)
     }
-}
-
-/// Expands `$body` with `$t` bound to the Rust type of a float `$dtype`; else `$otherwise`.
-macro_rules! with_float_type {
-    ($dtype:expr, $t:ident => $body:expr, $otherwise:expr) => {
-        match $dtype {
-            DType::Float16 => {
-                type $t = f16;
-                $body
-            }
-            DType::BFloat16 => {
-                type $t = bf16;
-                $body
-            }
-            DType::Float32 => {
-                type $t = f32;
-                $body
-            }
-            DType::Float64 => {
-                type $t = f64;
-                $body
-            }
-            _ => $otherwise,
-        }
-    };
-}
-
-/// Expands `$body` with `$t` bound to the Rust type of an integer `$dtype`; else `$otherwise`.
-macro_rules! with_int_type {
-    ($dtype:expr, $t:ident => $body:expr, $otherwise:expr) => {
-        match $dtype {
-            DType::Int8 => {
-                type $t = i8;
-                $body
-            }
-            DType::Int16 => {
-                type $t = i16;
-                $body
-            }
-            DType::Int32 => {
-                type $t = i32;
-                $body
-            }
-            DType::Int64 => {
-                type $t = i64;
-                $body
-            }
-            DType::UInt8 => {
-                type $t = u8;
-                $body
-            }
-            DType::UInt16 => {
-                type $t = u16;
-                $body
-            }
-            DType::UInt32 => {
-                type $t = u32;
-                $body
-            }
-            DType::UInt64 => {
-                type $t = u64;
-                $body
-            }
-            _ => $otherwise,
-        }
-    };
 }
 
 fn is_numeric(d: DType) -> bool {

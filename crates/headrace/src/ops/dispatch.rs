@@ -1,8 +1,8 @@
 //! Calling a generic kernel with the Rust type of a runtime dtype.
 
-/// Expands `$body` with `$t` bound to the Rust type of each numeric `$dtype` listed in the
-/// matching arm; other dtypes evaluate `$otherwise`.
-macro_rules! with_numeric_type {
+/// Expands `$body` with `$t` bound to the Rust type of an integer `$dtype`; other dtypes
+/// evaluate `$otherwise`.
+macro_rules! with_int_type {
     ($dtype:expr, $t:ident => $body:expr, $otherwise:expr) => {{
         use $crate::value::DType;
         match $dtype {
@@ -38,6 +38,17 @@ macro_rules! with_numeric_type {
                 type $t = u64;
                 $body
             }
+            _ => $otherwise,
+        }
+    }};
+}
+
+/// Expands `$body` with `$t` bound to the Rust type of a floating-point `$dtype`; other
+/// dtypes evaluate `$otherwise`.
+macro_rules! with_float_type {
+    ($dtype:expr, $t:ident => $body:expr, $otherwise:expr) => {{
+        use $crate::value::DType;
+        match $dtype {
             DType::Float16 => {
                 type $t = half::f16;
                 $body
@@ -54,9 +65,22 @@ macro_rules! with_numeric_type {
                 type $t = f64;
                 $body
             }
-            DType::Bool | DType::String => $otherwise,
+            _ => $otherwise,
         }
     }};
 }
 
-pub(crate) use with_numeric_type;
+/// Expands `$body` with `$t` bound to the Rust type of each numeric `$dtype`; bool and
+/// string evaluate `$otherwise`.
+macro_rules! with_numeric_type {
+    ($dtype:expr, $t:ident => $body:expr, $otherwise:expr) => {{
+        let dtype = $dtype;
+        $crate::ops::dispatch::with_int_type!(
+            dtype,
+            $t => $body,
+            $crate::ops::dispatch::with_float_type!(dtype, $t => $body, $otherwise)
+        )
+    }};
+}
+
+pub(crate) use {with_float_type, with_int_type, with_numeric_type};

@@ -12,7 +12,7 @@ pub mod array;
 pub mod broadcast;
 pub mod cast;
 pub mod compare;
-mod dispatch;
+pub(crate) mod dispatch;
 pub mod graph;
 pub mod image;
 pub mod io;
