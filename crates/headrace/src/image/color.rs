@@ -15,13 +15,13 @@
 //! implementation-defined in TensorFlow; here they saturate and NaN becomes 0, as
 //! [`cast`](crate::ops::cast::cast) does.
 
-use crate::ops::dispatch::{with_float_type, with_int_type};
 use half::{bf16, f16};
 use num_traits::Float;
 
 use crate::error::{Error, Result};
 use crate::ops::array::assemble;
 use crate::ops::cast::cast;
+use crate::ops::dispatch::{with_float_type, with_int_type};
 use crate::value::{DType, Scalar, Tensor};
 
 fn err(op: &str, message: impl std::fmt::Display) -> Error {
