@@ -7,7 +7,6 @@ without the GIL. Semantics, dtypes and argument names are ``tf.image``'s.
 
 from __future__ import annotations
 
-import random as _py_random
 from typing import Any
 
 import numpy as np
@@ -267,19 +266,21 @@ def rot90(image: Any, k: int = 1, name: str | None = None) -> Any:
     return _run("rot90", int(k), image)
 
 
+def _box(offset_height: int, offset_width: int, target_height: int, target_width: int) -> Any:
+    """The bounding-box arguments, checked, as the kernels take them."""
+    return (
+        _size("offset_height", offset_height),
+        _size("offset_width", offset_width),
+        _size("target_height", target_height),
+        _size("target_width", target_width),
+    )
+
+
 def crop_to_bounding_box(
     image: Any, offset_height: int, offset_width: int, target_height: int, target_width: int
 ) -> Any:
     """The ``target_height`` x ``target_width`` box whose top-left is at the offsets."""
-    box = tuple(
-        _size(n, v)
-        for n, v in (
-            ("offset_height", offset_height),
-            ("offset_width", offset_width),
-            ("target_height", target_height),
-            ("target_width", target_width),
-        )
-    )
+    box = _box(offset_height, offset_width, target_height, target_width)
     return _run("crop_to_bounding_box", box, image)
 
 
@@ -287,15 +288,7 @@ def pad_to_bounding_box(
     image: Any, offset_height: int, offset_width: int, target_height: int, target_width: int
 ) -> Any:
     """Zero-pads to ``target_height`` x ``target_width``, the image at the offsets."""
-    box = tuple(
-        _size(n, v)
-        for n, v in (
-            ("offset_height", offset_height),
-            ("offset_width", offset_width),
-            ("target_height", target_height),
-            ("target_width", target_width),
-        )
-    )
+    box = _box(offset_height, offset_width, target_height, target_width)
     return _run("pad_to_bounding_box", box, image)
 
 
@@ -437,8 +430,7 @@ def random_contrast(image: Any, lower: float, upper: float, seed: int | None = N
 def _random_op(name: str, attrs: Any, image: Any, seed: int | None, dtype: Any, shape: Any) -> Any:
     if tracing.is_symbolic(image):
         return tracing.random_image_op(name, attrs, image, seed, dtype, shape)
-    s = _py_random.getrandbits(63) if seed is None else int(seed) & (2**64 - 1)
-    return _native.random_image_op(name, attrs, image, s)
+    return _native.random_image_op(name, attrs, image, tracing.resolve_seed(seed))
 
 
 def random_crop(value: Any, size: Any, seed: int | None = None, name: str | None = None) -> Any:

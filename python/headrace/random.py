@@ -8,7 +8,6 @@ time (those of position 0).
 
 from __future__ import annotations
 
-import random as _py_random
 from typing import Any
 
 from . import _native, tracing
@@ -19,8 +18,10 @@ def _draw(kind: str, shape: Any, dtype: Any, seed: int | None, a: float, b: floa
     dt = as_dtype(dtype)
     if tracing.active_graph() is not None:
         return tracing.random_node(kind, shape, dt, seed, a, b)
-    seed = _py_random.getrandbits(63) if seed is None else int(seed) & (2**64 - 1)
-    return _native.random_op(kind, [int(d) for d in shape], dt.name, seed, float(a), float(b))
+    shape_list = [int(d) for d in shape]
+    return _native.random_op(
+        kind, shape_list, dt.name, tracing.resolve_seed(seed), float(a), float(b)
+    )
 
 
 def uniform(

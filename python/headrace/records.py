@@ -64,8 +64,16 @@ def _compression(compression_type: Any) -> str:
     return compression_type
 
 
-def _reads(num_parallel_reads: Any) -> int | None:
-    return _count("num_parallel_reads", num_parallel_reads, allow_none=True)
+def _reader_args(
+    filenames: Any, compression_type: Any, buffer_size: Any, num_parallel_reads: Any
+) -> tuple[Any, str, int | None, int | None]:
+    """The arguments the record readers share, checked, in the native functions' order."""
+    return (
+        _filenames(filenames),
+        _compression(compression_type),
+        _count("buffer_size", buffer_size, allow_none=True),
+        _count("num_parallel_reads", num_parallel_reads, allow_none=True),
+    )
 
 
 class TFRecordDataset(Dataset):
@@ -95,10 +103,7 @@ class TFRecordDataset(Dataset):
         del name
         super().__init__(
             _native.tfrecord_dataset(
-                _filenames(filenames),
-                _compression(compression_type),
-                _count("buffer_size", buffer_size, allow_none=True),
-                _reads(num_parallel_reads),
+                *_reader_args(filenames, compression_type, buffer_size, num_parallel_reads)
             )
         )
 
@@ -118,10 +123,7 @@ class TextLineDataset(Dataset):
         del name
         super().__init__(
             _native.text_line_dataset(
-                _filenames(filenames),
-                _compression(compression_type),
-                _count("buffer_size", buffer_size, allow_none=True),
-                _reads(num_parallel_reads),
+                *_reader_args(filenames, compression_type, buffer_size, num_parallel_reads)
             )
         )
 
@@ -145,15 +147,18 @@ class FixedLengthRecordDataset(Dataset):
         name: str | None = None,
     ) -> None:
         del name
+        files, compression, buffer, reads = _reader_args(
+            filenames, compression_type, buffer_size, num_parallel_reads
+        )
         super().__init__(
             _native.fixed_length_record_dataset(
-                _filenames(filenames),
+                files,
                 _count("record_bytes", record_bytes),
                 _count("header_bytes", 0 if header_bytes is None else header_bytes),
                 _count("footer_bytes", 0 if footer_bytes is None else footer_bytes),
-                _count("buffer_size", buffer_size, allow_none=True),
-                _compression(compression_type),
-                _reads(num_parallel_reads),
+                buffer,
+                compression,
+                reads,
             )
         )
 

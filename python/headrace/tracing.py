@@ -429,8 +429,8 @@ def random_image_op(
 ) -> Symbol:
     """Appends a random image op (``random_crop`` …) to the trace; it draws from the
     element's own stream for ``seed`` (one is drawn now when ``None``, as ``random_node``)."""
-    seed = _py_random.getrandbits(63) if seed is None else int(seed) & (2**64 - 1)
-    return image._graph.add(("random_image", name, attrs, [image._index], seed), dtype, shape)
+    node = ("random_image", name, attrs, [image._index], resolve_seed(seed))
+    return image._graph.add(node, dtype, shape)
 
 
 def text_op(name: str, attrs: Any, inputs: list[Any], dtype: DType, shape: Shape) -> Symbol:
@@ -641,6 +641,12 @@ def active_graph() -> _Graph | None:
     return getattr(_ACTIVE, "graph", None)
 
 
+def resolve_seed(seed: int | None) -> int:
+    """An op's seed as the engine takes it (64 bits); without one, one drawn now, so the
+    traced function is fixed but differs between traces (as an unseeded TF op)."""
+    return _py_random.getrandbits(63) if seed is None else int(seed) & (2**64 - 1)
+
+
 def random_node(
     kind: str, shape: Any, dtype: DType, seed: int | None, a: float, b: float
 ) -> Symbol:
@@ -649,8 +655,7 @@ def random_node(
     graph = active_graph()
     assert graph is not None
     dims = [int(d) for d in shape]
-    seed = _py_random.getrandbits(63) if seed is None else int(seed) & (2**64 - 1)
-    node = ("random", kind, dims, dtype.name, seed, float(a), float(b))
+    node = ("random", kind, dims, dtype.name, resolve_seed(seed), float(a), float(b))
     return graph.add(node, dtype, tuple(dims))
 
 

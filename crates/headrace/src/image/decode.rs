@@ -101,26 +101,23 @@ fn jpeg_error(op: &str, what: impl std::fmt::Display) -> Error {
 fn with_jpeg<T>(
     op: &str,
     contents: &[u8],
-    body: impl FnOnce(mozjpeg::Decompress<&[u8]>) -> std::io::Result<T>,
+    body: impl FnOnce(mozjpeg::Decompress<&[u8]>) -> Result<T>,
 ) -> Result<T> {
     TRUNCATED.with(|t| t.set(false));
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let decoder = mozjpeg::Decompress::builder()
             .with_err(error_manager())
-            .from_mem(contents)?;
+            .from_mem(contents)
+            .map_err(|e| jpeg_error(op, e))?;
         body(decoder)
     }));
-    let value = match outcome {
-        Ok(Ok(value)) => value,
-        Ok(Err(e)) => return Err(jpeg_error(op, e)),
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .unwrap_or_else(|| "the decoder failed".into());
-            return Err(jpeg_error(op, message));
-        }
-    };
+    let value = outcome.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_else(|| "the decoder failed".into());
+        Err(jpeg_error(op, message))
+    })?;
     if TRUNCATED.with(|t| t.get()) {
         return Err(jpeg_error(
             op,
@@ -154,13 +151,10 @@ pub fn decode_jpeg(contents: &[u8], channels: u8, ratio: u8) -> Result<Tensor> {
     if !is_jpeg(contents) {
         return Err(jpeg_error(OP, "not a JPEG (no SOI marker)"));
     }
-    let mut size_error = None;
-    let pixels = with_jpeg(OP, contents, |mut d| {
+    with_jpeg(OP, contents, |mut d| {
+        let io = |e: std::io::Error| jpeg_error(OP, e);
         let (width, height) = d.size();
-        if let Err(e) = check_size(OP, height, width) {
-            size_error = Some(e);
-            return Ok(None);
-        }
+        check_size(OP, height, width)?;
         d.dct_method(mozjpeg::DctMethod::IntegerFast);
         d.do_fancy_upsampling(true);
         if ratio > 1 {
@@ -172,18 +166,13 @@ pub fn decode_jpeg(contents: &[u8], channels: u8, ratio: u8) -> Result<Tensor> {
             0 => 3,
             c => c as usize,
         };
-        let mut started = if out == 1 { d.grayscale()? } else { d.rgb()? };
+        let mut started = if out == 1 { d.grayscale() } else { d.rgb() }.map_err(io)?;
         let (w, h) = (started.width(), started.height());
         let mut buf = vec![0u8; w * h * out];
-        started.read_scanlines_into(&mut buf)?;
-        started.finish()?;
-        Ok(Some((buf, h, w, out)))
-    })?;
-    if let Some(e) = size_error {
-        return Err(e);
-    }
-    let (buf, h, w, c) = pixels.expect("decoded unless the size was refused");
-    Tensor::from_vec(&[h, w, c], buf)
+        started.read_scanlines_into(&mut buf).map_err(io)?;
+        started.finish().map_err(io)?;
+        Tensor::from_vec(&[h, w, out], buf)
+    })
 }
 
 /// `[height, width, channels]` of a JPEG from its header alone, as int32 (TensorFlow's

@@ -179,6 +179,19 @@ pub fn rot90(images: &Tensor, k: i64) -> Result<Tensor> {
     }
 }
 
+/// Refuses an empty target size.
+fn positive_target(op: &str, target_height: usize, target_width: usize) -> Result<()> {
+    for (name, v) in [
+        ("target_height", target_height),
+        ("target_width", target_width),
+    ] {
+        if v == 0 {
+            return Err(err(op, format!("{name} must be > 0, got 0")));
+        }
+    }
+    Ok(())
+}
+
 /// The `target_height` x `target_width` box whose top-left corner is at
 /// (`offset_height`, `offset_width`) in each image (`tf.image.crop_to_bounding_box`).
 ///
@@ -192,14 +205,7 @@ pub fn crop_to_bounding_box(
 ) -> Result<Tensor> {
     const OP: &str = "crop_to_bounding_box";
     let l = Layout::of(OP, images)?;
-    for (name, v) in [
-        ("target_height", target_height),
-        ("target_width", target_width),
-    ] {
-        if v == 0 {
-            return Err(err(OP, format!("{name} must be > 0, got 0")));
-        }
-    }
+    positive_target(OP, target_height, target_width)?;
     for (what, offset, target, size) in [
         ("height", offset_height, target_height, l.height),
         ("width", offset_width, target_width, l.width),
@@ -307,14 +313,7 @@ pub fn resize_with_crop_or_pad(
 ) -> Result<Tensor> {
     const OP: &str = "resize_with_crop_or_pad";
     let l = Layout::of(OP, images)?;
-    for (name, v) in [
-        ("target_height", target_height),
-        ("target_width", target_width),
-    ] {
-        if v == 0 {
-            return Err(err(OP, format!("{name} must be > 0, got 0")));
-        }
-    }
+    positive_target(OP, target_height, target_width)?;
     // Source offset: + the crop offset (too long) or - the pad offset (too short).
     let offset = |size: usize, target: usize| {
         if size >= target {

@@ -1,7 +1,6 @@
 //! Image ops (`tf.image`) as graph nodes and eager calls. Each wraps a kernel of
 //! `crate::image` (resize, geometry, color), which hold the semantics and their tests.
 
-use super::cast;
 use crate::error::{Error, Result};
 use crate::image::resize::ResizeMethod;
 use rand_pcg::Pcg64;
@@ -185,15 +184,9 @@ pub fn apply(op: &ImageOp, inputs: &[&Tensor]) -> Result<Tensor> {
         ImageOp::GrayscaleToRgb => color::grayscale_to_rgb(x),
         ImageOp::RgbToHsv => color::rgb_to_hsv(x),
         ImageOp::HsvToRgb => color::hsv_to_rgb(x),
-        ImageOp::Normalize(mean, std) => {
-            // Integer images are normalised as the floats they hold (0..255 stays 0..255).
-            let x = if x.dtype().is_floating() {
-                (*x).clone()
-            } else {
-                cast::cast(x, DType::Float32)?
-            };
-            color::normalize(&x, mean, std)
-        }
+        // Integer images are normalised as the numbers they hold (0..255 stays 0..255):
+        // `normalize` casts to float32 itself.
+        ImageOp::Normalize(mean, std) => color::normalize(x, mean, std),
         ImageOp::DecodeJpeg(channels, ratio) => {
             decode::decode_jpeg(contents(op, x)?, *channels, *ratio)
         }

@@ -19,14 +19,13 @@ pub fn read_file(path: &Tensor) -> Result<Tensor> {
         )));
     }
     let raw = &values[0];
-    let shown = String::from_utf8_lossy(raw);
-    match std::fs::read(crate::fs::os_path(raw).map_err(|e| e.context("read_file"))?) {
-        Ok(data) => Ok(Tensor::string_scalar(Bytes::from(data))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::not_found(format!(
-            "read_file: {shown}: no such file or directory"
-        ))),
-        Err(e) => Err(Error::io(&shown, e).context("read_file")),
-    }
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(
+        &mut crate::fs::open(raw).map_err(|e| e.context("read_file"))?,
+        &mut data,
+    )
+    .map_err(|e| Error::io(&String::from_utf8_lossy(raw), e).context("read_file"))?;
+    Ok(Tensor::string_scalar(Bytes::from(data)))
 }
 
 /// The bytes of each string reinterpreted as a vector of `dtype` numbers, as
