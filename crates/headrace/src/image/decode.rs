@@ -33,7 +33,7 @@ pub fn set_max_pixels(pixels: u64) {
     MAX_PIXELS.store(pixels, Ordering::Relaxed);
 }
 
-fn check_size(op: &str, height: usize, width: usize) -> Result<()> {
+pub(crate) fn check_size(op: &str, height: usize, width: usize) -> Result<()> {
     let pixels = height as u64 * width as u64;
     if pixels > max_pixels() {
         return Err(Error::invalid_argument(format!(
@@ -63,7 +63,7 @@ unsafe extern "C-unwind" fn note_warning(cinfo: &mut jpeg_common_struct, level: 
 }
 
 /// libjpeg's fatal errors unwind out of the decoder (libjpeg-turbo is built for unwinding)
-/// with the message, caught in [`decode_jpeg`].
+/// with the message, caught in [`catch_jpeg`].
 unsafe extern "C-unwind" fn fail(cinfo: &mut jpeg_common_struct) {
     let mut buffer = [0u8; 80];
     // SAFETY: `format_message` writes at most 80 bytes (JMSG_LENGTH_MAX) into the buffer
@@ -83,7 +83,9 @@ unsafe extern "C-unwind" fn fail(cinfo: &mut jpeg_common_struct) {
     std::panic::resume_unwind(Box::new(message));
 }
 
-fn error_manager() -> jpeg_error_mgr {
+/// libjpeg's standard error manager with [`fail`] and [`note_warning`]: use it only inside
+/// [`catch_jpeg`], which catches the unwinding and checks the truncation flag.
+pub(crate) fn error_manager() -> jpeg_error_mgr {
     // SAFETY: jpeg_std_error fills in every field of a zeroed manager.
     let mut err: jpeg_error_mgr = unsafe { std::mem::zeroed() };
     unsafe { jpeg_std_error(&mut err) };
@@ -92,26 +94,15 @@ fn error_manager() -> jpeg_error_mgr {
     err
 }
 
-fn jpeg_error(op: &str, what: impl std::fmt::Display) -> Error {
+pub(crate) fn jpeg_error(op: &str, what: impl std::fmt::Display) -> Error {
     Error::invalid_argument(format!("{op}: invalid JPEG data: {what}"))
 }
 
-/// Runs `body` on a libjpeg decoder for `contents`, turning libjpeg's errors (which unwind)
-/// and truncation into `InvalidArgument` errors.
-fn with_jpeg<T>(
-    op: &str,
-    contents: &[u8],
-    body: impl FnOnce(mozjpeg::Decompress<&[u8]>) -> Result<T>,
-) -> Result<T> {
+/// Runs `body`, which drives libjpeg with an [`error_manager`], turning libjpeg's errors
+/// (which unwind) and truncation into `InvalidArgument` errors.
+pub(crate) fn catch_jpeg<T>(op: &str, body: impl FnOnce() -> Result<T>) -> Result<T> {
     TRUNCATED.with(|t| t.set(false));
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let decoder = mozjpeg::Decompress::builder()
-            .with_err(error_manager())
-            .from_mem(contents)
-            .map_err(|e| jpeg_error(op, e))?;
-        body(decoder)
-    }));
-    let value = outcome.unwrap_or_else(|panic| {
+    let value = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<String>()
             .cloned()
@@ -127,8 +118,44 @@ fn with_jpeg<T>(
     Ok(value)
 }
 
-fn is_jpeg(contents: &[u8]) -> bool {
+/// Runs `body` on a libjpeg decoder for `contents`, as [`catch_jpeg`].
+fn with_jpeg<T>(
+    op: &str,
+    contents: &[u8],
+    body: impl FnOnce(mozjpeg::Decompress<&[u8]>) -> Result<T>,
+) -> Result<T> {
+    catch_jpeg(op, || {
+        let decoder = mozjpeg::Decompress::builder()
+            .with_err(error_manager())
+            .from_mem(contents)
+            .map_err(|e| jpeg_error(op, e))?;
+        body(decoder)
+    })
+}
+
+pub(crate) fn is_jpeg(contents: &[u8]) -> bool {
     contents.starts_with(&[0xff, 0xd8, 0xff])
+}
+
+/// `channels` of a JPEG decoder: 0 (the file's), 1 or 3.
+pub(crate) fn check_jpeg_channels(channels: u8) -> Result<()> {
+    if !matches!(channels, 0 | 1 | 3) {
+        return Err(Error::argument(
+            "channels",
+            format!("must be 0, 1 or 3, got {channels}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The channels a JPEG decodes to: `channels` 0 keeps a grayscale file gray, anything else
+/// becomes RGB.
+pub(crate) fn jpeg_out_channels(channels: u8, file_color_space: J_COLOR_SPACE) -> usize {
+    match channels {
+        0 if file_color_space == J_COLOR_SPACE::JCS_GRAYSCALE => 1,
+        0 => 3,
+        c => c as usize,
+    }
 }
 
 /// Decodes a JPEG to uint8 `[height, width, channels]`: `channels` 0 keeps the file's (1
@@ -136,12 +163,7 @@ fn is_jpeg(contents: &[u8]) -> bool {
 /// decoding, as libjpeg's DCT scaling does.
 pub fn decode_jpeg(contents: &[u8], channels: u8, ratio: u8) -> Result<Tensor> {
     const OP: &str = "decode_jpeg";
-    if !matches!(channels, 0 | 1 | 3) {
-        return Err(Error::argument(
-            "channels",
-            format!("must be 0, 1 or 3, got {channels}"),
-        ));
-    }
+    check_jpeg_channels(channels)?;
     if !matches!(ratio, 1 | 2 | 4 | 8) {
         return Err(Error::argument(
             "ratio",
@@ -160,12 +182,7 @@ pub fn decode_jpeg(contents: &[u8], channels: u8, ratio: u8) -> Result<Tensor> {
         if ratio > 1 {
             d.scale(8 / ratio);
         }
-        let gray = d.color_space() == J_COLOR_SPACE::JCS_GRAYSCALE;
-        let out = match channels {
-            0 if gray => 1,
-            0 => 3,
-            c => c as usize,
-        };
+        let out = jpeg_out_channels(channels, d.color_space());
         let mut started = if out == 1 { d.grayscale() } else { d.rgb() }.map_err(io)?;
         let (w, h) = (started.width(), started.height());
         let mut buf = vec![0u8; w * h * out];
@@ -322,13 +339,13 @@ pub fn decode_image(contents: &[u8], channels: Option<u8>) -> Result<Tensor> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::testdata;
     use proptest::prelude::*;
 
     /// The uint8 pixels of a reference `.npy` (v1 header, `|u1`).
-    fn npy_u8(path: &std::path::Path) -> (Vec<usize>, Vec<u8>) {
+    pub(crate) fn npy_u8(path: &std::path::Path) -> (Vec<usize>, Vec<u8>) {
         let data = std::fs::read(path).unwrap();
         assert_eq!(&data[..6], b"\x93NUMPY");
         let header_len = u16::from_le_bytes([data[8], data[9]]) as usize;

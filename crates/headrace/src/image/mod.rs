@@ -2,6 +2,7 @@
 
 pub mod color;
 pub mod decode;
+pub mod decode_window;
 pub mod encode;
 pub mod geometry;
 pub mod random_crop;

@@ -194,11 +194,11 @@ pub fn apply(op: &ImageOp, inputs: &[&Tensor]) -> Result<Tensor> {
             decode::decode_png(contents(op, x)?, *channels, *dtype)
         }
         ImageOp::DecodeImage(channels) => decode::decode_image(contents(op, x)?, *channels),
-        ImageOp::DecodeAndCropJpeg(channels, [top, left, h, w]) => {
-            // The exact result: decode, then crop. (Decoding only the window's rows and
-            // blocks, as libjpeg-turbo's partial decoding can, is the fast path to come.)
-            let image = decode::decode_jpeg(contents(op, x)?, *channels, 1)?;
-            geometry::crop_to_bounding_box(&image, *top, *left, *h, *w)
+        ImageOp::DecodeAndCropJpeg(channels, window) => {
+            // Decodes only the window's rows and iMCU columns, with the pixels of decoding
+            // then cropping (as documented). TensorFlow's kernel differs from those at the
+            // window's left/right column for 4:2:0 colour; `decode_and_crop_jpeg` has its.
+            crate::image::decode_window::decode_jpeg_window(contents(op, x)?, *channels, *window)
         }
         ImageOp::ExtractJpegShape => decode::extract_jpeg_shape(contents(op, x)?),
         ImageOp::EncodeJpeg(quality, chroma) => encode::encode_jpeg(x, *quality, *chroma),
