@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_FIELDS: dict[str, type] = {"deterministic": bool}
+_FIELDS: dict[str, type] = {"deterministic": bool, "approximate_image_ops": bool}
 
 
 class Options:
@@ -17,6 +17,12 @@ class Options:
     Attributes:
         deterministic: whether parallel stages keep element order when their own
             ``deterministic`` argument is not given (default: True).
+        approximate_image_ops: whether traced ``map`` functions may trade exactness for
+            speed in image ops (default: False). A JPEG decode whose result is only resized
+            with ``antialias=True`` (bilinear) to a quarter of its size or less decodes at a
+            reduced DCT scale (1/2, 1/4 or 1/8) that keeps twice the target size, then
+            resizes from there. The pixels differ from the exact path's by 39 to 44 dB PSNR
+            on photographs (docs/images.md).
     """
 
     __slots__ = tuple(_FIELDS)

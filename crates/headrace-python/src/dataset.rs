@@ -279,16 +279,27 @@ impl NativeDataset {
         ok(self.inner.ignore_errors(log_warning))
     }
 
-    #[pyo3(signature = (deterministic=None))]
-    fn with_options(&self, deterministic: Option<bool>) -> PyResult<Self> {
-        ok(self.inner.with_options(&Options { deterministic }))
+    #[pyo3(signature = (deterministic=None, approximate_image_ops=None))]
+    fn with_options(
+        &self,
+        deterministic: Option<bool>,
+        approximate_image_ops: Option<bool>,
+    ) -> PyResult<Self> {
+        ok(self.inner.with_options(&Options {
+            deterministic,
+            approximate_image_ops,
+        }))
     }
 
     /// The merged options, as a dict of the fields that are set.
     fn options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        if let Some(v) = self.inner.options().deterministic {
+        let options = self.inner.options();
+        if let Some(v) = options.deterministic {
             d.set_item("deterministic", v)?;
+        }
+        if let Some(v) = options.approximate_image_ops {
+            d.set_item("approximate_image_ops", v)?;
         }
         Ok(d)
     }

@@ -1,7 +1,9 @@
 //! The functions that map, filter, flat_map and interleave call: Rust closures, or (from
 //! the Python layer) Python callables, behind one set of traits.
 
-use super::Dataset;
+use std::sync::Arc;
+
+use super::{Dataset, Options};
 use crate::error::{Error, Result};
 use crate::runtime::CancelToken;
 use crate::value::Element;
@@ -16,6 +18,13 @@ pub trait MapFn: Send + Sync {
     fn call_at(&self, element: Element, position: u64) -> Result<Element> {
         let _ = position;
         self.call(element)
+    }
+
+    /// The function to run under the pipeline's `options`, when they change it (a traced
+    /// graph applies `approximate_image_ops`); `None` keeps this one.
+    fn specialize(&self, options: &Options) -> Option<Arc<dyn MapFn>> {
+        let _ = options;
+        None
     }
 
     /// Calls the function on several elements in order. Implementations with a per-call

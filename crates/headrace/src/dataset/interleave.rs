@@ -707,6 +707,7 @@ mod tests {
             let ds = parallel(&Dataset::range(1, 6), repeat_six, 2, 4, npc, Some(true));
             let ds = ds.with_options(&Options {
                 deterministic: Some(false),
+                ..Options::default()
             });
             assert_eq!(values(&ds), TF_DOC_EXAMPLE, "the argument wins");
         }
@@ -747,6 +748,7 @@ mod tests {
         // deterministic=None follows the options.
         let ds = parallel(&Dataset::range(0, 8), make, 3, 2, 4, None).with_options(&Options {
             deterministic: Some(false),
+            ..Options::default()
         });
         let mut got = values(&ds);
         got.sort();

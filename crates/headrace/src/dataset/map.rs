@@ -56,16 +56,20 @@ impl DatasetNode for MapNode {
     }
 
     fn iterate(&self, ctx: &Context) -> Result<BoxIterator> {
+        // The function as the pipeline's options want it (a traced graph may rewrite itself).
+        let f = self
+            .f
+            .specialize(&ctx.options)
+            .unwrap_or_else(|| self.f.clone());
         let Some(parallelism) = self.parallelism else {
             return Ok(Box::new(MapIter {
                 input: self.input.make_iterator(ctx)?,
-                f: self.f.clone(),
+                f,
                 position: 0,
             }));
         };
         let ctx = ctx.child();
         let input = self.input.make_iterator(&ctx)?;
-        let f = self.f.clone();
         Ok(Box::new(ParallelIter::start(
             "map",
             input,

@@ -7,6 +7,9 @@ pub struct Options {
     /// Whether stages that run in parallel keep element order when their own
     /// `deterministic` argument is not given (default: true).
     pub deterministic: Option<bool>,
+    /// Whether traced functions may trade exactness for speed in image ops: a JPEG decode
+    /// followed by a large downscale decodes at a reduced DCT scale (default: false).
+    pub approximate_image_ops: Option<bool>,
 }
 
 impl Options {
@@ -14,6 +17,7 @@ impl Options {
     pub fn merge(&self, other: &Options) -> Options {
         Options {
             deterministic: other.deterministic.or(self.deterministic),
+            approximate_image_ops: other.approximate_image_ops.or(self.approximate_image_ops),
         }
     }
 }
@@ -26,10 +30,12 @@ mod tests {
     fn later_options_win_where_set() {
         let a = Options {
             deterministic: Some(false),
+            ..Options::default()
         };
         assert_eq!(a.merge(&Options::default()), a);
         let b = Options {
             deterministic: Some(true),
+            ..Options::default()
         };
         assert_eq!(a.merge(&b).deterministic, Some(true));
     }

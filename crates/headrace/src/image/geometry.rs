@@ -285,11 +285,10 @@ pub fn central_crop(images: &Tensor, central_fraction: f64) -> Result<Tensor> {
         return Ok(images.clone());
     }
     let l = Layout::of(OP, images)?;
-    let start = |size: usize| {
-        let s = size as f64;
-        ((s - s * central_fraction) / 2.0) as usize
-    };
-    let (sh, sw) = (start(l.height), start(l.width));
+    let (sh, sw) = (
+        central_crop_start(l.height, central_fraction),
+        central_crop_start(l.width, central_fraction),
+    );
     window(
         images,
         &l,
@@ -298,6 +297,12 @@ pub fn central_crop(images: &Tensor, central_fraction: f64) -> Result<Tensor> {
         sh as i64,
         sw as i64,
     )
+}
+
+/// Where `central_crop` starts along an axis of `size` pixels (it keeps `size - 2 * start`).
+pub fn central_crop_start(size: usize, central_fraction: f64) -> usize {
+    let s = size as f64;
+    ((s - s * central_fraction) / 2.0) as usize
 }
 
 /// Each image centred in `target_height` x `target_width`: cropped centrally along an axis

@@ -11,12 +11,13 @@ use super::arithmetic::{binary, BinaryOp};
 use super::array::{apply, ArrayOp};
 use super::cast::cast;
 use super::compare::{compare, logical_not, CompareOp};
+use super::fusion;
 use super::image::{self, ImageOp, RandomImageOp};
 use super::random::{random, stream, Distribution};
 use super::reduce::{arg_reduce, reduce, Reduction};
 use super::text::{self, TextOp};
 use super::unary::{unary, UnaryOp};
-use crate::dataset::{MapFn, PredicateFn};
+use crate::dataset::{MapFn, Options, PredicateFn};
 use crate::error::{Error, Result};
 use crate::value::{Bool, DType, Element, RaggedTensor, SparseTensor, Tensor};
 
@@ -100,28 +101,28 @@ pub struct Graph {
     nodes: Vec<Node>,
     output: Output,
     name: String,
+    /// Whether a node's value is needed (the others are not run).
+    live: Vec<bool>,
+    /// The values to drop after each node has run (see `fusion.rs`).
+    drops: Vec<Vec<usize>>,
 }
 
 impl Graph {
-    /// Checks that every operand refers to an earlier node and every output to a node.
+    /// Checks that every operand refers to an earlier node and every output to a node,
+    /// then applies the rewrites of `fusion.rs`.
     pub fn new(nodes: Vec<Node>, output: Output, name: String) -> Result<Graph> {
+        let mut graph = Graph::exact(nodes, output, name)?;
+        fusion::fuse_decode_and_crop(&mut graph.nodes, &graph.output);
+        graph.live = fusion::live_nodes(&graph.nodes, &graph.output);
+        graph.drops = fusion::last_uses(&graph.nodes, &graph.output);
+        Ok(graph)
+    }
+
+    /// The graph as traced, without fusions: the reference the fused graph is tested
+    /// against.
+    pub fn exact(nodes: Vec<Node>, output: Output, name: String) -> Result<Graph> {
         for (i, node) in nodes.iter().enumerate() {
-            let operands: &[usize] = match node {
-                Node::Array(_, inputs)
-                | Node::Text(_, inputs)
-                | Node::Image(_, inputs)
-                | Node::Multi(_, inputs) => inputs,
-                Node::Part(a, _) => std::slice::from_ref(a),
-                Node::Input(_) | Node::Const(_) | Node::Random { .. } => &[],
-                Node::Binary(_, a, b) | Node::Compare(_, a, b) => &[*a, *b],
-                Node::Unary(_, a)
-                | Node::LogicalNot(a)
-                | Node::Cast(a, _)
-                | Node::Reduce(_, a, _, _)
-                | Node::ArgReduce(_, a, _)
-                | Node::RandomImage { input: a, .. } => &[*a],
-            };
-            if let Some(bad) = operands.iter().find(|&&o| o >= i) {
+            if let Some(bad) = fusion::operands(node).into_iter().find(|&o| o >= i) {
                 return Err(Error::internal(format!(
                     "graph node {i} uses node {bad}, which is not before it"
                 )));
@@ -140,11 +141,20 @@ impl Graph {
             }
         }
         check(&output, nodes.len())?;
+        let live = fusion::live_nodes(&nodes, &output);
+        let drops = fusion::last_uses(&nodes, &output);
         Ok(Graph {
             nodes,
             output,
             name,
+            live,
+            drops,
         })
+    }
+
+    /// The nodes, after the rewrites.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
     }
 
     pub fn num_ops(&self) -> usize {
@@ -166,7 +176,14 @@ impl Graph {
         let mut values: Vec<Tensor> = Vec::with_capacity(self.nodes.len());
         // The outputs of Multi nodes (empty for the others: no allocation).
         let mut parts: Vec<Vec<Tensor>> = Vec::with_capacity(self.nodes.len());
-        for node in &self.nodes {
+        // Stands for the value of a node not run, or dropped after its last use.
+        let none = Tensor::scalar(0u8);
+        for (j, node) in self.nodes.iter().enumerate() {
+            if !self.live[j] {
+                values.push(none.clone());
+                parts.push(Vec::new());
+                continue;
+            }
             let mut node_parts = Vec::new();
             let v = match node {
                 Node::Input(i) => (*inputs.get(*i).ok_or_else(|| {
@@ -227,6 +244,10 @@ impl Graph {
             };
             values.push(v);
             parts.push(node_parts);
+            for &i in &self.drops[j] {
+                values[i] = none.clone();
+                parts[i] = Vec::new();
+            }
         }
         self.assemble(&self.output, &values)
     }
@@ -259,6 +280,29 @@ impl Graph {
     }
 }
 
+impl Graph {
+    /// This graph with `approximate_image_ops` applied, when the options ask for it and a
+    /// decode it rewrites is there (see `fusion.rs`).
+    pub(super) fn approximated(&self, options: &Options) -> Option<Graph> {
+        if options.approximate_image_ops != Some(true) {
+            return None;
+        }
+        let mut nodes = self.nodes.clone();
+        if !fusion::decode_at_reduced_scale(&mut nodes, &self.output) {
+            return None;
+        }
+        let live = fusion::live_nodes(&nodes, &self.output);
+        let drops = fusion::last_uses(&nodes, &self.output);
+        Some(Graph {
+            nodes,
+            output: self.output.clone(),
+            name: self.name.clone(),
+            live,
+            drops,
+        })
+    }
+}
+
 impl MapFn for Graph {
     fn call(&self, element: Element) -> Result<Element> {
         self.run(&element)
@@ -266,6 +310,10 @@ impl MapFn for Graph {
 
     fn call_at(&self, element: Element, position: u64) -> Result<Element> {
         self.run_at(&element, position)
+    }
+
+    fn specialize(&self, options: &Options) -> Option<Arc<dyn MapFn>> {
+        Some(Arc::new(self.approximated(options)?))
     }
 
     fn describe(&self) -> String {

@@ -13,6 +13,7 @@ pub mod broadcast;
 pub mod cast;
 pub mod compare;
 pub(crate) mod dispatch;
+mod fusion;
 pub mod graph;
 pub mod image;
 pub mod io;
