@@ -381,21 +381,33 @@ def _kernel_op(
             raise InvalidArgumentError("reshape: only one dimension may be -1")
         shape = tuple(None if d == -1 else d for d in attrs)
         return graph.add((kind, name, attrs, [s._index for s in symbols]), symbols[0].dtype, shape)
-    trials = []
-    for stand_in in (5, 7):
-        zeros = [
-            np.zeros(
-                [stand_in if d is None else d for d in s.shape],
-                dtype=object if s.dtype.name == "string" else s.dtype.as_numpy_dtype,
-            )
-            for s in symbols
-        ]
-        for z, s in zip(zeros, symbols, strict=True):
-            if s.dtype.name == "string":
-                z.fill(b"")
-        trials.append(np.asarray(kernel(name, attrs, zeros)))
+
+    def run(stand_ins: tuple[int, int]) -> list[np.ndarray]:
+        trials = []
+        for stand_in in stand_ins:
+            zeros = [
+                np.zeros(
+                    [stand_in if d is None else d for d in s.shape],
+                    dtype=object if s.dtype.name == "string" else s.dtype.as_numpy_dtype,
+                )
+                for s in symbols
+            ]
+            for z, s in zip(zeros, symbols, strict=True):
+                if s.dtype.name == "string":
+                    z.fill(b"")
+            trials.append(np.asarray(kernel(name, attrs, zeros)))
+            if all(None not in s.shape for s in symbols):
+                break
+        return trials
+
+    try:
+        trials = run((5, 7))
+    except InvalidArgumentError:
+        # A crop of a decoded image (unknown height and width) to a window larger than the
+        # small stand-ins: try sizes that hold any window a photograph's crop would take.
         if all(None not in s.shape for s in symbols):
-            break
+            raise
+        trials = run((1021, 1031))
     first = trials[0]
     shape: Shape = tuple(first.shape)
     if len(trials) == 2:

@@ -317,3 +317,80 @@ def test_resize_with_pad_decode_and_crop_and_random_color():
     assert not np.array_equal(outs[0], outs[1])
     with pytest.raises(ValueError, match="max_delta"):
         hr.image.random_hue(f, 0.7)
+
+
+JPEGS = [n for n in NAMES if n.endswith(".jpg")]
+
+
+@pytest.mark.parametrize("name", JPEGS)
+def test_a_fused_decode_and_crop_equals_decoding_then_cropping(name):
+    # A traced decode whose only use is a crop decodes just the window (ops/fusion.rs).
+    # Returning the decoded image too keeps the two ops apart: the exact path, same seeds.
+    contents = (IMAGES / name).read_bytes()
+
+    def decoded_and_cropped(x):
+        # Each crop with its own decode (random ops draw from streams tied to their place
+        # in the graph, so both functions below have the same nodes in the same order).
+        pairs = []
+        for crop in (
+            lambda i: hr.image.crop_to_bounding_box(i, 17, 33, 120, 201),
+            lambda i: hr.image.central_crop(i, 0.5),
+            lambda i: hr.image.random_crop(i, [100, 150, 3], seed=3),
+            lambda i: hr.image.random_resized_crop(i, (64, 64), seed=4),
+        ):
+            image = hr.image.decode_jpeg(x, channels=3)
+            pairs.append((image, crop(image)))
+        return pairs
+
+    def fused(x):
+        return tuple(c for _, c in decoded_and_cropped(x))
+
+    def crops(x):
+        pairs = decoded_and_cropped(x)
+        return tuple(c for _, c in pairs) + tuple(i for i, _ in pairs)
+
+    ds = hr.Dataset.from_tensors(contents).repeat(8)
+    for a, b in zip(ds.map(fused), ds.map(crops), strict=True):
+        for x, y in zip(a, b[:4], strict=True):
+            np.testing.assert_array_equal(x, y)
+    image = decoded(name)
+    first = next(iter(ds.map(fused)))
+    np.testing.assert_array_equal(first[0], image[17:137, 33:234])
+
+
+def test_a_fused_crop_of_a_bad_file_raises_as_the_two_ops_do():
+    contents = (IMAGES / "baseline420.jpg").read_bytes()
+
+    def crop(x):
+        return hr.image.random_resized_crop(hr.image.decode_jpeg(x, channels=3), (32, 32), seed=1)
+
+    for bad, match in [
+        (contents[: len(contents) // 2], "truncated"),
+        (b"not an image", "not a JPEG"),
+    ]:
+        with pytest.raises(hr.errors.InvalidArgumentError, match=match):
+            list(hr.Dataset.from_tensors(bad).map(crop))
+
+
+def test_approximate_image_ops_is_close_and_only_when_asked():
+    def thumbnail(x):
+        return hr.image.resize(hr.image.decode_jpeg(x, channels=3), (48, 64), antialias=True)
+
+    def aliased(x):
+        return hr.image.resize(hr.image.decode_jpeg(x, channels=3), (48, 64))
+
+    options = hr.Options(approximate_image_ops=True)
+    assert options.approximate_image_ops is True
+    for name in JPEGS:
+        ds = hr.Dataset.from_tensors((IMAGES / name).read_bytes())
+        exact = next(iter(ds.map(thumbnail)))
+        approx = next(iter(ds.map(thumbnail).with_options(options)))
+        assert ds.map(thumbnail).with_options(options).options() == options
+        assert approx.shape == exact.shape == (48, 64, 3)
+        mse = np.mean((approx.astype(np.float64) - exact) ** 2)
+        psnr = 10 * np.log10(255.0**2 / mse)
+        assert 38.0 <= psnr < 80, (name, psnr)  # close, and not the exact path
+        # Without antialias the resize aliases and the approximation is not used.
+        np.testing.assert_array_equal(
+            next(iter(ds.map(aliased).with_options(options))), next(iter(ds.map(aliased)))
+        )
