@@ -116,6 +116,117 @@ pub fn zip_map<T: Scalar, U: Scalar>(
     Tensor::from_vec(&shape, out)
 }
 
+/// True when `b` broadcasts against `out` without growing it: the result of broadcasting
+/// the two has `out`'s shape, so it can be written over `out`.
+pub fn broadcasts_into(out: &[usize], b: &[usize]) -> bool {
+    b.len() <= out.len()
+        && out[out.len() - b.len()..]
+            .iter()
+            .zip(b)
+            .all(|(&o, &d)| d == o || d == 1)
+}
+
+/// Calls `seg(out_run, b_run)` over `out` in row-major order, pairing each run of `out`
+/// with the elements of `b` (of shape `b_shape`, which must broadcast into `out_shape`)
+/// that line up with it: `b_run` is as long as `out_run`, or one element that repeats.
+fn for_each_run<T>(
+    out_shape: &[usize],
+    out: &mut [T],
+    b_shape: &[usize],
+    bv: &[T],
+    mut seg: impl FnMut(&mut [T], &[T]) -> Result<()>,
+) -> Result<()> {
+    debug_assert!(broadcasts_into(out_shape, b_shape));
+    if out.is_empty() {
+        return Ok(());
+    }
+    if bv.len() == out.len() || bv.len() == 1 {
+        // Same elements (at most leading 1s differ), or one value for all.
+        return seg(out, bv);
+    }
+    let rank = out_shape.len();
+    let inner = out_shape[rank - 1];
+    let b_inner = if b_shape.last() == Some(&inner) {
+        inner
+    } else {
+        1
+    };
+    let significant = b_shape
+        .iter()
+        .position(|&d| d != 1)
+        .unwrap_or(b_shape.len());
+    if out_shape.ends_with(&b_shape[significant..]) {
+        // `b` repeats whole, as a per-channel mean over an image does.
+        for run in out.chunks_exact_mut(bv.len()) {
+            seg(run, bv)?;
+        }
+        return Ok(());
+    }
+    // General: one run per innermost row, odometer over the outer axes.
+    let strides = broadcast_strides(b_shape, rank);
+    let mut index = vec![0usize; rank - 1];
+    let mut ib = 0usize;
+    for run in out.chunks_exact_mut(inner) {
+        seg(run, &bv[ib..ib + b_inner])?;
+        for axis in (0..rank - 1).rev() {
+            index[axis] += 1;
+            ib += strides[axis];
+            if index[axis] < out_shape[axis] {
+                break;
+            }
+            ib -= strides[axis] * out_shape[axis];
+            index[axis] = 0;
+        }
+    }
+    Ok(())
+}
+
+/// `out[i] = f(out[i], b[i])` where `b` (of shape `b_shape`) broadcasts into `out_shape`
+/// without growing it ([`broadcasts_into`]): [`zip_map`] written over its first operand.
+/// The elements are visited and combined exactly as [`zip_map`] does, so the results
+/// are the same bit for bit.
+pub fn zip_map_into<T: Scalar>(
+    out_shape: &[usize],
+    out: &mut [T],
+    b_shape: &[usize],
+    bv: &[T],
+    f: impl Fn(T, T) -> T,
+) {
+    let done = for_each_run(out_shape, out, b_shape, bv, |run, b| {
+        if let [y] = *b {
+            run.iter_mut().for_each(|x| *x = f(*x, y));
+        } else {
+            run.iter_mut().zip(b).for_each(|(x, &y)| *x = f(*x, y));
+        }
+        Ok(())
+    });
+    debug_assert!(done.is_ok(), "the runs cannot fail");
+}
+
+/// [`zip_with`] written over its first operand, as [`zip_map_into`]; stops at the first
+/// element `f` fails on, in the same row-major order as [`zip_with`], so it returns the
+/// same error. `out` is partly written then.
+pub fn zip_with_into<T: Scalar>(
+    out_shape: &[usize],
+    out: &mut [T],
+    b_shape: &[usize],
+    bv: &[T],
+    f: impl Fn(T, T) -> Result<T>,
+) -> Result<()> {
+    for_each_run(out_shape, out, b_shape, bv, |run, b| {
+        if let [y] = *b {
+            for x in run {
+                *x = f(*x, y)?;
+            }
+        } else {
+            for (x, &y) in run.iter_mut().zip(b) {
+                *x = f(*x, y)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

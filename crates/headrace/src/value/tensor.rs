@@ -121,15 +121,25 @@ enum Storage {
     Aligned(AlignedBuf),
     /// Bytes from elsewhere (a read buffer); never written through.
     Shared(Bytes),
-    Typed(Box<dyn AsRef<[u8]> + Send + Sync>),
+    Typed(Box<dyn OwnedBytes>),
+}
+
+/// Storage a tensor owns outright: readable, and writable while nothing else refers to it.
+trait OwnedBytes: Send + Sync {
+    fn bytes(&self) -> &[u8];
+    fn bytes_mut(&mut self) -> &mut [u8];
 }
 
 /// A typed vector as storage, so the buffer keeps `T`'s alignment without a copy.
 struct TypedVec<T: Scalar>(Vec<T>);
 
-impl<T: Scalar> AsRef<[u8]> for TypedVec<T> {
-    fn as_ref(&self) -> &[u8] {
+impl<T: Scalar> OwnedBytes for TypedVec<T> {
+    fn bytes(&self) -> &[u8] {
         bytemuck::cast_slice(&self.0)
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        bytemuck::cast_slice_mut(&mut self.0)
     }
 }
 
@@ -159,6 +169,18 @@ impl Buffer {
     pub fn is_exclusive(&self) -> bool {
         !matches!(*self.storage, Storage::Shared(_)) && Arc::strong_count(&self.storage) == 1
     }
+
+    /// This buffer's window, writable, when nothing else refers to the storage; `None`
+    /// when the storage is shared with another buffer or is borrowed [`Bytes`] (which are
+    /// never written through). Only the window is lent, never the rest of the storage.
+    pub fn as_mut_bytes(&mut self) -> Option<&mut [u8]> {
+        let bytes = match Arc::get_mut(&mut self.storage)? {
+            Storage::Aligned(a) => a.as_mut_bytes(),
+            Storage::Shared(_) => return None,
+            Storage::Typed(t) => t.bytes_mut(),
+        };
+        bytes.get_mut(self.offset..self.offset + self.len)
+    }
 }
 
 impl Storage {
@@ -166,7 +188,7 @@ impl Storage {
         match self {
             Storage::Aligned(a) => a.as_ref(),
             Storage::Shared(b) => b,
-            Storage::Typed(t) => (**t).as_ref(),
+            Storage::Typed(t) => t.bytes(),
         }
     }
 }
@@ -377,6 +399,25 @@ impl Tensor {
         }
         let bytes = self.data_bytes().expect("numeric dtype has bytes");
         Ok(bytemuck::cast_slice(bytes))
+    }
+
+    /// The elements of a numeric tensor as `&mut [T]`, for writing results in place.
+    ///
+    /// `Some` only when `T` is the tensor's dtype and nothing else can see the data: the
+    /// buffer is not shared with another tensor (a clone, a row, numpy) and is not
+    /// borrowed [`Bytes`]. Inline scalars are always the tensor's own. `None` rather than
+    /// a panic if the bytes are not aligned for `T`.
+    pub fn as_mut_slice<T: Scalar>(&mut self) -> Option<&mut [T]> {
+        if self.dtype != T::DTYPE {
+            return None;
+        }
+        let size = self.dtype.size();
+        let bytes = match &mut self.data {
+            Data::Inline(inline) => &mut inline.0[..size],
+            Data::Buffer(b) => b.as_mut_bytes()?,
+            Data::String(_) | Data::Strings(_) => return None,
+        };
+        bytemuck::try_cast_slice_mut(bytes).ok()
     }
 
     /// The value of a 0-d numeric tensor.
@@ -764,6 +805,65 @@ mod tests {
         let t = Tensor::from_bytes(DType::Float64, &[2], raw.slice(1..17)).unwrap();
         assert_eq!(t.as_slice::<f64>().unwrap(), &[0.0, 0.0]);
         assert!(Tensor::from_bytes(DType::Float64, &[3], raw.slice(1..17)).is_err());
+    }
+
+    #[test]
+    fn as_mut_slice_only_when_exclusive() {
+        let mut t = Tensor::from_vec(&[3], vec![1i32, 2, 3]).unwrap();
+        assert!(t.as_mut_slice::<f32>().is_none(), "wrong dtype");
+        t.as_mut_slice::<i32>().unwrap()[1] = 20;
+        assert_eq!(t.as_slice::<i32>().unwrap(), &[1, 20, 3]);
+
+        let held = t.clone();
+        assert!(
+            t.as_mut_slice::<i32>().is_none(),
+            "a clone shares the buffer"
+        );
+        drop(held);
+        assert!(t.as_mut_slice::<i32>().is_some());
+
+        // A row is a window: only its bytes are lent, once the batch is gone.
+        let batch = Tensor::from_vec(&[3, 2], vec![1u16, 2, 3, 4, 5, 6]).unwrap();
+        let mut row = batch.row(1).unwrap();
+        assert!(
+            row.as_mut_slice::<u16>().is_none(),
+            "the batch still refers to it"
+        );
+        drop(batch);
+        let w = row.as_mut_slice::<u16>().unwrap();
+        assert_eq!(w, &[3, 4]);
+        w[0] = 30;
+        assert_eq!(row.as_slice::<u16>().unwrap(), &[30, 4]);
+
+        let mut s = Tensor::scalar(2.5f64);
+        s.as_mut_slice::<f64>().unwrap()[0] = 3.5;
+        assert_eq!(s.scalar_value::<f64>().unwrap(), 3.5);
+        assert!(Tensor::string_scalar("x").as_mut_slice::<u8>().is_none());
+
+        let mut z = Tensor::zeros(DType::Float32, &[2]);
+        assert_eq!(
+            z.as_mut_slice::<f32>().unwrap(),
+            &[0.0, 0.0],
+            "aligned storage"
+        );
+    }
+
+    #[test]
+    fn bytes_are_never_lent_for_writing() {
+        let bytes = Bytes::from(vec![0u8; 16]);
+        let mut t = Tensor::from_bytes(DType::UInt8, &[16], bytes.clone()).unwrap();
+        assert_eq!(
+            t.data_bytes().unwrap().as_ptr(),
+            bytes.as_ptr(),
+            "shared, not copied"
+        );
+        assert!(t.as_mut_slice::<u8>().is_none());
+        drop(bytes);
+        assert!(!t.is_exclusive());
+        assert!(
+            t.as_mut_slice::<u8>().is_none(),
+            "even as the only reference"
+        );
     }
 
     #[test]
