@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::arithmetic::{binary, BinaryOp};
+use super::arithmetic::{binary, binary_owned, BinaryOp};
 use super::array::{apply, ArrayOp};
 use super::cast::cast;
 use super::compare::{compare, logical_not, CompareOp};
@@ -195,6 +195,12 @@ impl Graph {
                 })?)
                 .clone(),
                 Node::Const(t) => t.clone(),
+                Node::Binary(op, a, b) if a != b && self.drops[j].contains(a) => {
+                    // The first operand's last use: its buffer may take the result (when
+                    // nothing else holds it), as TensorFlow forwards an input buffer.
+                    let owned = std::mem::replace(&mut values[*a], none.clone());
+                    binary_owned(*op, owned, &values[*b])?
+                }
                 Node::Binary(op, a, b) => binary(*op, &values[*a], &values[*b])?,
                 Node::Compare(op, a, b) => compare(*op, &values[*a], &values[*b])?,
                 Node::Unary(op, a) => unary(*op, &values[*a])?,
@@ -378,6 +384,30 @@ mod tests {
             out[0].as_tensor().unwrap().as_slice::<i64>().unwrap(),
             &[1, 3, 5, 7, 9]
         );
+    }
+
+    /// The in-place path (an operand's last use takes the result) never writes over the
+    /// caller's element and gives the allocating path's values.
+    #[test]
+    fn in_place_arithmetic_leaves_the_input_alone() {
+        let input = Tensor::from_vec(&[4], vec![1.0f32, 2.0, 3.0, 4.0]).unwrap();
+        let element = Element::Tensor(input.clone());
+        // ((x * 2) + 1) / 4: node 2 reads the input (shared: allocates), 4 and 6 reuse.
+        let nodes = vec![
+            Node::Input(0),
+            Node::Const(Tensor::scalar(2.0f32)),
+            Node::Binary(BinaryOp::Multiply, 0, 1),
+            Node::Const(Tensor::scalar(1.0f32)),
+            Node::Binary(BinaryOp::Add, 2, 3),
+            Node::Const(Tensor::scalar(4.0f32)),
+            Node::Binary(BinaryOp::Divide, 4, 5),
+        ];
+        for build in [Graph::new, Graph::exact] {
+            let g = build(nodes.clone(), Output::Node(6), "inplace".into()).unwrap();
+            let out = g.run(&element).unwrap().into_tensor().unwrap();
+            assert_eq!(out.as_slice::<f32>().unwrap(), &[0.75, 1.25, 1.75, 2.25]);
+            assert_eq!(input.as_slice::<f32>().unwrap(), &[1.0, 2.0, 3.0, 4.0]);
+        }
     }
 
     #[test]
