@@ -157,6 +157,68 @@ pub fn flip_up_down(images: &Tensor) -> Result<Tensor> {
     })
 }
 
+/// `flip_up_down` (`up_down`) or `flip_left_right` written over `images` when nothing else
+/// holds its buffer (the graph hands over an image at its last use), else a flipped copy.
+/// Same result either way; in place it neither allocates nor writes to memory not yet in
+/// the cache.
+pub fn flip_owned(mut images: Tensor, up_down: bool) -> Result<Tensor> {
+    let op = if up_down {
+        "flip_up_down"
+    } else {
+        "flip_left_right"
+    };
+    let l = Layout::of(op, &images)?;
+    let pixel = l.channels * images.dtype().size();
+    let row = l.width * pixel;
+    let Some(bytes) = images.data_bytes_mut() else {
+        return if up_down {
+            flip_up_down(&images)
+        } else {
+            flip_left_right(&images)
+        };
+    };
+    for image in bytes.chunks_exact_mut(l.height * row) {
+        if up_down {
+            let (top, bottom) = image.split_at_mut(l.height / 2 * row);
+            // The middle row of an odd height stays.
+            let bottom = &mut bottom[(l.height % 2) * row..];
+            for (a, b) in top
+                .chunks_exact_mut(row)
+                .zip(bottom.chunks_exact_mut(row).rev())
+            {
+                a.swap_with_slice(b);
+            }
+        } else {
+            for line in image.chunks_exact_mut(row) {
+                reverse_pixels(line, pixel);
+            }
+        }
+    }
+    Ok(images)
+}
+
+/// Reverses the order of the `pixel`-byte pixels of `line`, as whole fixed-size pixels
+/// for the common sizes (uint8 and float32 gray, RGB, RGBA).
+fn reverse_pixels(line: &mut [u8], pixel: usize) {
+    fn by<const N: usize>(line: &mut [u8]) {
+        bytemuck::cast_slice_mut::<u8, [u8; N]>(line).reverse();
+    }
+    match pixel {
+        1 => line.reverse(),
+        3 => by::<3>(line),
+        4 => by::<4>(line),
+        12 => by::<12>(line),
+        16 => by::<16>(line),
+        _ => {
+            let width = line.len() / pixel;
+            for x in 0..width / 2 {
+                let (left, right) = line.split_at_mut((width - 1 - x) * pixel);
+                left[x * pixel..(x + 1) * pixel].swap_with_slice(&mut right[..pixel]);
+            }
+        }
+    }
+}
+
 /// Swaps the height and width dimensions (`tf.image.transpose`).
 pub fn transpose(images: &Tensor) -> Result<Tensor> {
     let l = Layout::of("transpose", images)?;
@@ -605,7 +667,45 @@ mod tests {
         whole == Tensor::stack(&parts).unwrap()
     }
 
+    /// An image of `c` channels of `dtype` (pixels of 1 to 24 bytes: the fixed-size and
+    /// the general in-place paths) with distinct values, HWC or NHWC.
+    fn typed_images() -> impl Strategy<Value = Tensor> {
+        let dtypes = prop::sample::select(vec![
+            DType::UInt8,
+            DType::Int16,
+            DType::Float32,
+            DType::Float64,
+        ]);
+        (images(), dtypes, 1usize..5).prop_map(|(x, dtype, c)| {
+            let mut shape = x.shape().to_vec();
+            *shape.last_mut().unwrap() = c;
+            let n: usize = shape.iter().product();
+            crate::ops::cast::cast(&iota(&[n]), dtype)
+                .unwrap()
+                .reshape(&shape)
+                .unwrap()
+        })
+    }
+
     proptest! {
+        #[test]
+        fn flipping_in_place_equals_the_copy(x in typed_images(), up_down in any::<bool>()) {
+            let copy = if up_down { flip_up_down(&x) } else { flip_left_right(&x) }.unwrap();
+            // Shared (a clone held): a copy, the held tensor untouched.
+            let held = x.clone();
+            let values_before = Tensor::concat(&[&x]).unwrap();
+            prop_assert_eq!(&flip_owned(x, up_down).unwrap(), &copy);
+            prop_assert_eq!(&held, &values_before);
+            // Exclusive: written over the same buffer.
+            let exclusive = Tensor::concat(&[&held]).unwrap();
+            let at = exclusive.data_bytes().unwrap().as_ptr();
+            let flipped = flip_owned(exclusive, up_down).unwrap();
+            prop_assert_eq!(&flipped, &copy);
+            if held.num_elements() > 1 {
+                prop_assert_eq!(flipped.data_bytes().unwrap().as_ptr(), at);
+            }
+        }
+
         #[test]
         fn flips_are_involutions(x in images()) {
             prop_assert_eq!(&flip_left_right(&flip_left_right(&x).unwrap()).unwrap(), &x);

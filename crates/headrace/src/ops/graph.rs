@@ -222,7 +222,13 @@ impl Graph {
                 }
                 Node::RandomImage { op, seed, input } => {
                     let mut rng = stream(*seed, position, values.len() as u64);
-                    image::apply_random(op, &values[*input], &mut rng)?
+                    if self.drops[j].contains(input) {
+                        // The image's last use: a flip may write over it (see Binary).
+                        let owned = std::mem::replace(&mut values[*input], none.clone());
+                        image::apply_random_owned(op, owned, &mut rng)?
+                    } else {
+                        image::apply_random(op, &values[*input], &mut rng)?
+                    }
                 }
                 Node::Random {
                     dist,

@@ -6,7 +6,7 @@ use crate::image::resize::ResizeMethod;
 use rand_pcg::Pcg64;
 
 use crate::image::random_crop::{crop_window, resized_crop_window, Window};
-use crate::image::{color, decode, decode_window, encode, geometry, resize};
+use crate::image::{bmp, color, decode, decode_window, encode, geometry, gif, resize};
 use crate::ops::random::unit;
 use crate::value::{DType, Tensor};
 
@@ -53,8 +53,14 @@ pub enum ImageOp {
     DecodeJpeg(u8, u8),
     /// channels (0, 1, 3, 4) and dtype (uint8, uint16).
     DecodePng(u8, DType),
-    /// channels (`None`: the file's).
+    /// channels (`None`: the file's); `expand_animations=False`: a GIF gives its first frame.
     DecodeImage(Option<u8>),
+    /// `decode_image(..., expand_animations=True)`: a GIF gives all its frames (4-D).
+    DecodeImageFrames(Option<u8>),
+    /// A GIF's frames, `[frames, height, width, 3]`.
+    DecodeGif,
+    /// channels (0, 3, 4).
+    DecodeBmp(u8),
     /// channels and the crop window (top, left, height, width), as decoding then cropping.
     DecodeAndCropJpeg(u8, [usize; 4]),
     ExtractJpegShape,
@@ -99,7 +105,9 @@ impl ImageOp {
             ImageOp::Normalize(..) => "normalize",
             ImageOp::DecodeJpeg(..) => "decode_jpeg",
             ImageOp::DecodePng(..) => "decode_png",
-            ImageOp::DecodeImage(_) => "decode_image",
+            ImageOp::DecodeImage(_) | ImageOp::DecodeImageFrames(_) => "decode_image",
+            ImageOp::DecodeGif => "decode_gif",
+            ImageOp::DecodeBmp(_) => "decode_bmp",
             ImageOp::DecodeAndCropJpeg(..) => "decode_and_crop_jpeg",
             ImageOp::DecodeThenCrop(decode, _) => decode.name(),
             ImageOp::DecodeScaledThenResize(decode, _) => decode.name(),
@@ -205,6 +213,11 @@ pub fn apply(op: &ImageOp, inputs: &[&Tensor]) -> Result<Tensor> {
             decode::decode_png(contents(op, x)?, *channels, *dtype)
         }
         ImageOp::DecodeImage(channels) => decode::decode_image(contents(op, x)?, *channels),
+        ImageOp::DecodeImageFrames(channels) => {
+            decode::decode_image_with(contents(op, x)?, *channels, true)
+        }
+        ImageOp::DecodeGif => gif::decode_gif(contents(op, x)?),
+        ImageOp::DecodeBmp(channels) => bmp::decode_bmp(contents(op, x)?, *channels),
         ImageOp::DecodeAndCropJpeg(channels, window) => {
             // Decodes only the window's rows and iMCU columns, with the pixels of decoding
             // then cropping (as documented). TensorFlow's kernel differs from those at the
@@ -329,6 +342,18 @@ pub fn apply_random(op: &RandomImageOp, image: &Tensor, rng: &mut Pcg64) -> Resu
             };
             finish_crop(crop, cropped)
         }
+    }
+}
+
+/// [`apply_random`] for an image at its last use in a graph: a flip is written over it when
+/// nothing else holds its buffer. Same draws, same result.
+pub fn apply_random_owned(op: &RandomImageOp, image: Tensor, rng: &mut Pcg64) -> Result<Tensor> {
+    match op {
+        RandomImageOp::RandomFlip(up_down) if unit(rng) < 0.5 => {
+            geometry::flip_owned(image, *up_down)
+        }
+        RandomImageOp::RandomFlip(_) => Ok(image),
+        _ => apply_random(op, &image, rng),
     }
 }
 
@@ -567,6 +592,30 @@ mod tests {
         assert_eq!(decoded_shape(bytes, 0), Some([64, 80, 3]));
         assert!(decode_window(&bytes[..bytes.len() - 1], 3, win).is_none());
         assert!(decoded_shape(b"\xff\xd8\xff", 3).is_none());
+    }
+
+    #[test]
+    fn an_owned_random_flip_draws_and_flips_as_the_borrowed_one() {
+        use crate::ops::random::stream;
+        let pixels: Vec<f32> = (0..6 * 5 * 3).map(|i| i as f32).collect();
+        let image = Tensor::from_vec(&[6, 5, 3], pixels).unwrap();
+        for op in [
+            RandomImageOp::RandomFlip(false),
+            RandomImageOp::RandomFlip(true),
+        ] {
+            let mut flipped = 0;
+            for position in 0..32 {
+                let want = apply_random(&op, &image, &mut stream(1, position, 2)).unwrap();
+                let owned = Tensor::concat(&[&image]).unwrap();
+                let got = apply_random_owned(&op, owned, &mut stream(1, position, 2)).unwrap();
+                assert_eq!(got, want, "{op:?} at {position}");
+                flipped += usize::from(want != image);
+            }
+            assert!(
+                (4..28).contains(&flipped),
+                "{op:?}: {flipped} of 32 flipped"
+            );
+        }
     }
 
     #[test]

@@ -420,6 +420,17 @@ impl Tensor {
         bytemuck::try_cast_slice_mut(bytes).ok()
     }
 
+    /// The bytes of a numeric tensor, for writing in place: `Some` under the conditions of
+    /// [`Tensor::as_mut_slice`].
+    pub fn data_bytes_mut(&mut self) -> Option<&mut [u8]> {
+        let size = self.dtype.size();
+        match &mut self.data {
+            Data::Inline(inline) => Some(&mut inline.0[..size]),
+            Data::Buffer(b) => b.as_mut_bytes(),
+            Data::String(_) | Data::Strings(_) => None,
+        }
+    }
+
     /// The value of a 0-d numeric tensor.
     pub fn scalar_value<T: Scalar>(&self) -> Result<T> {
         if self.rank() != 0 {
