@@ -58,7 +58,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check python tests bench examples
 
 bench-deps: $(STAMP)
-	$(PIP) install --quiet "tensorflow-cpu>=2.16" "scikit-learn"
+	$(PIP) install --quiet "tensorflow-cpu>=2.16" "scikit-learn" "pillow"
 
 bench: build bench-deps
 	cargo bench -p headrace --bench pipeline

@@ -33,6 +33,14 @@ Figures (issue: image pipelines):
      images/s and the pipeline's share of the bare kernels' rate.
   4. Single-image kernels: ``decode_jpeg`` of a 500x375 JPEG and bilinear ``resize`` of the
      decoded image to 224x224, each library called eagerly: median ms per call.
+  5. Beside a stand-in for PyTorch's ``DataLoader(batch_size=32, num_workers=2)`` with PIL
+     (``pil_peer.py``: Pillow transforms in 2 worker processes, batches passed back in shared
+     memory; torch itself cannot be installed here): headrace's pipelines of figures 1 and 2
+     against torchvision's ``Resize((224, 224))`` and ``RandomResizedCrop(224) →
+     RandomHorizontalFlip()``, then ``/ 255``, batches of 32; and both resizing with an
+     antialiasing filter (Pillow's bilinear filter antialiases when it shrinks, tf.data's and
+     headrace's default does not). Workers are started for each run, as torch does without
+     ``persistent_workers``. Needs Pillow (``make bench-deps``).
 
 ``--profile`` adds sub-pipelines of figures 1 and 2 for both libraries (decode only,
 decode + resize, with and without ``/ 255``, crop without flip, flip written as
@@ -42,6 +50,7 @@ decode + resize, with and without ``/ 255``, crop without flip, flip written as
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.resources
 import importlib.util
 import json
@@ -486,6 +495,72 @@ def kernel_figures(args: argparse.Namespace, tf: Any, files: list[str]) -> list[
     return rows
 
 
+PIL_PEER = "PIL, 2 worker processes (DataLoader-style stand-in)"
+
+
+def hr_antialiased(path: Any) -> Any:
+    return hr.image.resize(hr_decode(path), SIZE, antialias=True) / 255.0
+
+
+def pil_figures(
+    args: argparse.Namespace, pattern: str, files: list[str]
+) -> list[dict[str, object]]:
+    """Headrace against ``pil_peer.DataLoader``: the peer column is the stand-in, not tf.data."""
+    if importlib.util.find_spec("PIL") is None:
+        print(
+            "-- PIL / DataLoader-style stand-in: skipped, Pillow is not installed (make bench-deps)"
+        )
+        return []
+    import pil_peer
+
+    method = args.pil_start_method
+    section(f"second column: {PIL_PEER}, not tf.data; batch({BATCH}), workers by {method}")
+    pil_peer.warm_up(method)
+
+    def loader(transform: str) -> Callable[[], int]:
+        dataset = pil_peer.ImageFiles(tuple(files), transform)
+
+        def run() -> int:
+            peer = pil_peer.DataLoader(dataset, start_method=method, seed=2026)
+            with contextlib.closing(iter(peer)) as it:
+                return count_images(it)
+
+        return run
+
+    # What the peer computes: its first batch beside headrace's, resized without and with
+    # antialiasing (Pillow's bilinear filter antialiases when it shrinks).
+    first = pil_peer.DataLoader(
+        pil_peer.ImageFiles(tuple(files[:BATCH]), "resize"), start_method=method
+    )
+    with contextlib.closing(iter(first)) as it:
+        theirs_batch = next(it)
+    for name, fn in (("bilinear", hr_scaled), ("bilinear, antialias=True", hr_antialiased)):
+        ours_batch = np.asarray(next(iter(hr_dataset(pattern, fn))))
+        diff = np.abs(ours_batch - theirs_batch)
+        print(
+            f"   first batch: |headrace {name} - PIL bilinear|: max {diff.max():.3f}, "
+            f"mean {diff.mean():.4f}"
+        )
+    rows = []
+    for name, ours, transform, prefetch in (
+        ("PIL peer: resize, map(AUTOTUNE).prefetch", hr_scaled, "resize", True),
+        ("PIL peer: ImageNet crop, flip, map(AUTOTUNE)", hr_train, "train", False),
+        ("PIL peer: resize, both antialiased", hr_antialiased, "resize", True),
+    ):
+        mine, _ = timed(
+            lambda ours=ours, prefetch=prefetch: count_images(
+                hr_dataset(pattern, ours, prefetch=prefetch)
+            ),
+            args.repeats,
+        )
+        theirs, _ = timed(loader(transform), args.repeats)
+        target = ">= 2.5x DataLoader (issue)" if ours is hr_scaled else ""
+        result = row(name, mine, theirs, "images/s", target=target)
+        result["peer"] = PIL_PEER
+        rows.append(result)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -498,10 +573,16 @@ def main() -> None:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["resize", "crop", "approximate", "overhead", "kernels"],
-        default=["resize", "crop", "approximate", "overhead", "kernels"],
+        choices=["resize", "crop", "approximate", "overhead", "kernels", "pil"],
+        default=["resize", "crop", "approximate", "overhead", "kernels", "pil"],
     )
     parser.add_argument("--profile", action="store_true", help="add sub-pipelines")
+    parser.add_argument(
+        "--pil-start-method",
+        choices=["forkserver", "fork"],
+        default="forkserver",
+        help="how the PIL peer starts its workers (torch forks; see bench/pil_peer.py)",
+    )
     args = parser.parse_args()
     tf = load_tf()
     if tf:
@@ -535,11 +616,16 @@ def main() -> None:
             rows += overhead_figures(args, files)
         if "kernels" in args.only:
             rows += kernel_figures(args, tf, files)
+        if "pil" in args.only:
+            rows += pil_figures(args, pattern, files)
     finally:
         if not args.data_dir:
             shutil.rmtree(data, ignore_errors=True)
     torch = "installed" if importlib.util.find_spec("torch") else "not installed"
-    print(f"PyTorch DataLoader (a peer named in the issue): not measured (torch {torch} here)")
+    print(
+        f"PyTorch DataLoader (a peer named in the issue): not measured (torch {torch} here); "
+        'the "PIL peer" rows measure a stand-in for it (bench/pil_peer.py)'
+    )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
