@@ -1,17 +1,44 @@
 #!/bin/sh
 # Seeds the fuzz corpora (fuzz/corpus/<target>/seed-*, git-ignored) from TensorFlow's
-# reference TFRecord files: $HEADRACE_TESTDATA, else ../shared/testdata beside the
-# checkout, else /work/shared/testdata. Nothing is seeded, with a note, when none exists.
+# reference files: $HEADRACE_TESTDATA, else ../shared/testdata beside the checkout, else
+# /work/shared/testdata. Only the GIF and BMP image seeds (from tests/data/images in the
+# checkout) are written, with a note, when none exists.
 #
 #   tfrecord_reader  each file behind the target's 8 control bytes (see
 #                    fuzz_targets/tfrecord_reader.rs), read several ways
 #   example_parse    the records inside examples.tfrecord and sequence.tfrecord
+#   image_decode     each reference JPEG and PNG, and each GIF and BMP of tests/data/images,
+#                    behind a control byte choosing the decoder and its options
 #
 # Usage: sh fuzz/seed-corpus.sh   (from the repository root, or anywhere)
 set -eu
 
 fuzz_dir=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$fuzz_dir")
+
+# image_decode: the control byte's value mod 6 is the decoder (0 decode_image, 1
+# decode_jpeg, 2 decode_png, 3 extract_jpeg_shape, 4 decode_gif, 5 decode_bmp), the value
+# divided by 6 its options (see fuzz_targets/image_decode.rs).
+decodes="$fuzz_dir/corpus/image_decode"
+mkdir -p "$decodes"
+# GIF: decode_image (first frame; all frames: options 4), decode_gif. BMP: decode_image,
+# decode_bmp with channels 0, 3 and 4 (options 0, 1, 2).
+for f in "$root"/tests/data/images/gif_*.gif "$root"/tests/data/images/bmp_*.bmp; do
+    [ -f "$f" ] || continue
+    name=$(basename "$f")
+    { printf '\000'; cat "$f"; } > "$decodes/seed-any-$name"
+    case "$name" in
+        *.gif)
+            { printf '\030'; cat "$f"; } > "$decodes/seed-frames-$name"
+            { printf '\004'; cat "$f"; } > "$decodes/seed-gif-$name"
+            ;;
+        *.bmp)
+            { printf '\005'; cat "$f"; } > "$decodes/seed-bmp0-$name"
+            { printf '\013'; cat "$f"; } > "$decodes/seed-bmp3-$name"
+            { printf '\021'; cat "$f"; } > "$decodes/seed-bmp4-$name"
+            ;;
+    esac
+done
 
 testdata=
 for d in "${HEADRACE_TESTDATA:-}" "$root/../shared/testdata" /work/shared/testdata; do
@@ -21,7 +48,8 @@ for d in "${HEADRACE_TESTDATA:-}" "$root/../shared/testdata" /work/shared/testda
     fi
 done
 if [ -z "$testdata" ]; then
-    echo "seed-corpus: no reference TFRecord files found; fuzzing from empty corpora" >&2
+    echo "seed-corpus: no reference TFRecord files found; only the GIF and BMP image seeds" \
+        "($(ls "$decodes" | grep -c "^seed-") image_decode) were written" >&2
     exit 0
 fi
 
@@ -78,11 +106,9 @@ split() {
 [ -f "$testdata/examples.tfrecord" ] && split "$testdata/examples.tfrecord" example
 [ -f "$testdata/sequence.tfrecord" ] && split "$testdata/sequence.tfrecord" sequence
 
-# image_decode: each reference image behind one control byte (0: decode_image,
-# 1: decode_jpeg, 2: decode_png; see fuzz_targets/image_decode.rs).
+# image_decode: each reference JPEG and PNG behind one control byte: 0 (decode_image),
+# 13 (decode_jpeg, channels 3), 14 (decode_png, channels 3).
 images="$(dirname "$testdata")/images"
-decodes="$fuzz_dir/corpus/image_decode"
-mkdir -p "$decodes"
 if [ -d "$images" ]; then
     for f in "$images"/*.jpg "$images"/*.png; do
         [ -f "$f" ] || continue

@@ -23,6 +23,8 @@ __all__ = [
     "convert_image_dtype",
     "crop_to_bounding_box",
     "decode_and_crop_jpeg",
+    "decode_bmp",
+    "decode_gif",
     "decode_image",
     "decode_jpeg",
     "decode_png",
@@ -110,21 +112,50 @@ def decode_image(
     channels: int | None = None,
     dtype: Any = uint8,
     name: str | None = None,
-    expand_animations: bool = False,
+    expand_animations: bool = True,
 ) -> Any:
-    """A JPEG or PNG (found by its signature) as uint8 (height, width, channels); other
-    dtypes are converted with ``convert_image_dtype``. GIF and BMP raise
-    ``UnimplementedError`` for now."""
-    del name, expand_animations
-    image = _decode(
-        "decode_image",
-        None if channels is None else int(channels),
-        contents,
-        uint8,
-        channels,
-    )
+    """A JPEG, PNG, GIF or BMP (found by its signature) as uint8 (height, width, channels),
+    as ``tf.io.decode_image``; other dtypes are converted with ``convert_image_dtype``. A GIF
+    gives all its frames, (num_frames, height, width, 3), unless ``expand_animations`` is
+    False, which gives its first frame. A GIF takes ``channels`` 0 or 3, a BMP 0, 3 or 4.
+
+    As in TensorFlow, with ``expand_animations=True`` a traced decode has an unknown rank,
+    which image ops that need HWC or NHWC cannot take: a function that resizes or crops the
+    decoded image then runs as Python. Pass ``expand_animations=False`` to keep it traced."""
+    del name
+    attrs = (None if channels is None else int(channels), bool(expand_animations))
     dt = as_dtype(dtype)
-    return image if dt == uint8 else convert_image_dtype(image, dt)
+    if not tracing.is_symbolic(contents):
+        image = _native.image_op("decode_image", attrs, [contents])
+        return image if dt == uint8 else convert_image_dtype(image, dt)
+    shape = None if expand_animations else (None, None, channels or None)
+    image = tracing.decode_op("decode_image", attrs, contents, uint8, shape)
+    if dt == uint8:
+        return image
+    # The conversion is element-wise: its declared shape is the decode's, even of unknown
+    # rank (which the generic shape inference cannot run on).
+    convert = (dt.name, False)
+    return tracing.decode_op("convert_image_dtype", convert, image, dt, shape, input_dtype=None)
+
+
+def decode_gif(contents: Any, name: str | None = None) -> Any:
+    """A GIF's frames as uint8 (num_frames, height, width, 3), composited as
+    ``tf.io.decode_gif`` does: the canvas is the largest frame, each frame is drawn over the
+    one before (transparent pixels keep it; the disposal method is not used), and damage
+    after the first frame ends the animation there. Like TensorFlow's it also reads a JPEG or
+    PNG, as one frame."""
+    del name
+    if tracing.is_symbolic(contents):
+        return tracing.decode_op("decode_gif", None, contents, uint8, (None, None, None, 3))
+    return _native.image_op("decode_gif", None, [contents])
+
+
+def decode_bmp(contents: Any, channels: int = 0, name: str | None = None) -> Any:
+    """A BMP's pixels as uint8 (height, width, channels), as ``tf.io.decode_bmp``:
+    ``channels`` 0 keeps the file's (1 for 8 bits a pixel, whose palette indices are the gray
+    levels, as in TensorFlow; 3 for 24; 4 for 32), 3 is RGB, 4 RGBA."""
+    del name
+    return _decode("decode_bmp", int(channels), contents, uint8, channels or None)
 
 
 def decode_and_crop_jpeg(
@@ -159,6 +190,11 @@ def _encode(name: str, attrs: Any, image: Any) -> Any:
     return _native.image_op(name, attrs, [image])
 
 
+_JPEG_FORMATS = {"": None, "grayscale": 1, "rgb": 3}
+# The XMP packet follows the Adobe namespace (29 bytes) in an APP1 marker of at most 65533.
+_MAX_XMP = 65533 - 29
+
+
 def encode_jpeg(
     image: Any,
     format: str = "",  # noqa: A002  tf's argument name
@@ -166,14 +202,57 @@ def encode_jpeg(
     progressive: bool = False,
     optimize_size: bool = False,
     chroma_downsampling: bool = True,
+    density_unit: str | None = None,
+    x_density: int | None = None,
+    y_density: int | None = None,
+    xmp_metadata: str | bytes = "",
     name: str | None = None,
 ) -> Any:
-    """A JPEG (bytes) of a uint8 HWC image with 1 or 3 channels, as ``tf.io.encode_jpeg``
-    (baseline; ``progressive``/``optimize_size`` are not supported yet and must be False)."""
-    del format, name
-    if progressive or optimize_size:
-        raise ValueError("encode_jpeg: progressive and optimize_size are not supported yet")
-    return _encode("encode_jpeg", (int(quality), bool(chroma_downsampling)), image)
+    """A JPEG (bytes) of a uint8 HWC image with 1 or 3 channels, with ``tf.io.encode_jpeg``'s
+    arguments: ``format`` "" (the image's channels), "grayscale" (1) or "rgb" (3);
+    ``progressive`` writes libjpeg's progressive scans; ``optimize_size`` makes Huffman
+    tables for the image (smaller file, same pixels); ``xmp_metadata`` goes in an APP1
+    marker. With the same arguments the bytes are TensorFlow's.
+
+    The density: TensorFlow's defaults are ``density_unit="in"``, 300 x 300. Here, with none
+    of the three given, the JFIF header keeps libjpeg's default (no unit, aspect ratio 1:1),
+    as headrace always wrote; give any of them (the others then take TensorFlow's defaults)
+    to write it, and TensorFlow's exact bytes with ``density_unit="in"``."""
+    del name
+    if format not in _JPEG_FORMATS:
+        raise ValueError(f"encode_jpeg: format must be '', 'grayscale' or 'rgb', got {format!r}")
+    density = None
+    if density_unit is not None or x_density is not None or y_density is not None:
+        unit = "in" if density_unit is None else density_unit
+        if unit not in ("in", "cm"):
+            raise ValueError(f"encode_jpeg: density_unit must be 'in' or 'cm', got {unit!r}")
+        xy = []
+        for arg, value in (("x_density", x_density), ("y_density", y_density)):
+            value = 300 if value is None else value
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise ValueError(f"encode_jpeg: {arg} must be an int, got {value!r}")
+            if not 0 <= value <= 65535:
+                raise ValueError(
+                    f"encode_jpeg: {arg} must be in 0..65535 (a JFIF field), got {value}"
+                )
+            xy.append(int(value))
+        density = (unit, *xy)
+    xmp = xmp_metadata.encode() if isinstance(xmp_metadata, str) else bytes(xmp_metadata)
+    if len(xmp) > _MAX_XMP:
+        raise ValueError(
+            f"encode_jpeg: xmp_metadata is {len(xmp)} bytes, more than an APP1 marker holds "
+            f"({_MAX_XMP})"
+        )
+    attrs = (
+        int(quality),
+        bool(chroma_downsampling),
+        bool(progressive),
+        bool(optimize_size),
+        density,
+        xmp or None,
+        _JPEG_FORMATS[format],
+    )
+    return _encode("encode_jpeg", attrs, image)
 
 
 def encode_png(image: Any, compression: int = -1, name: str | None = None) -> Any:

@@ -21,6 +21,8 @@ from .example import (
     serialize_sequence_example,
 )
 from .image import (
+    decode_bmp,
+    decode_gif,
     decode_image,
     decode_jpeg,
     decode_png,
@@ -37,6 +39,8 @@ __all__ = [
     "TFRecordOptions",
     "TFRecordWriter",
     "VarLenFeature",
+    "decode_bmp",
+    "decode_gif",
     "decode_image",
     "decode_jpeg",
     "decode_png",

@@ -1,6 +1,7 @@
 //! `hr.image` ops from Python: eager calls on numpy values, and the nodes of traced
 //! functions (built by `python/headrace/image.py`).
 
+use headrace::image::encode::{DensityUnit, JpegOptions};
 use headrace::image::resize::ResizeMethod;
 use headrace::ops::image::{apply, apply_random, ImageOp, RandomImageOp};
 use headrace::DType;
@@ -87,11 +88,66 @@ pub fn image_op_from_py(py: Python<'_>, name: &str, attrs: &Bound<'_, PyAny>) ->
                 .ok_or_else(|| bad(format!("decode_png: unknown dtype {d:?}")))?;
             ImageOp::DecodePng(channels, dtype)
         }
-        "decode_image" => ImageOp::DecodeImage(attrs.extract()?),
+        "decode_image" => {
+            let (channels, expand_animations): (Option<u8>, bool) = attrs.extract()?;
+            if expand_animations {
+                ImageOp::DecodeImageFrames(channels)
+            } else {
+                ImageOp::DecodeImage(channels)
+            }
+        }
+        "decode_gif" => ImageOp::DecodeGif,
+        "decode_bmp" => ImageOp::DecodeBmp(attrs.extract()?),
         "extract_jpeg_shape" => ImageOp::ExtractJpegShape,
         "encode_jpeg" => {
-            let (quality, chroma): (u8, bool) = attrs.extract()?;
-            ImageOp::EncodeJpeg(quality, chroma)
+            // (quality, chroma_downsampling, progressive, optimize_size, density (unit
+            // "in"/"cm", x, y) or None, xmp_metadata bytes or None, format channels or None).
+            #[allow(clippy::type_complexity)]
+            let (quality, chroma, progressive, optimize_size, density, xmp, format): (
+                u8,
+                bool,
+                bool,
+                bool,
+                Option<(String, u16, u16)>,
+                Option<Vec<u8>>,
+                Option<usize>,
+            ) = attrs.extract()?;
+            let density = match density {
+                None => None,
+                Some((unit, x, y)) => Some((
+                    match unit.as_str() {
+                        "in" => DensityUnit::Inches,
+                        "cm" => DensityUnit::Centimeters,
+                        other => {
+                            return Err(bad(format!(
+                                "encode_jpeg: density_unit must be 'in' or 'cm', got {other:?}"
+                            )))
+                        }
+                    },
+                    x,
+                    y,
+                )),
+            };
+            let options = JpegOptions {
+                quality,
+                chroma_downsampling: chroma,
+                progressive,
+                optimize_size,
+                density,
+                xmp_metadata: xmp,
+                format_channels: format,
+            };
+            if options
+                == (JpegOptions {
+                    quality,
+                    chroma_downsampling: chroma,
+                    ..JpegOptions::default()
+                })
+            {
+                ImageOp::EncodeJpeg(quality, chroma)
+            } else {
+                ImageOp::EncodeJpegWith(Box::new(options))
+            }
         }
         "encode_png" => ImageOp::EncodePng(attrs.extract()?),
         other => return Err(bad(format!("no image op named {other:?}"))),

@@ -1,4 +1,5 @@
-//! Decoding JPEG and PNG, as `tf.io.decode_jpeg`/`decode_png`/`decode_image` do.
+//! Decoding JPEG and PNG, as `tf.io.decode_jpeg`/`decode_png` do, and any format by its
+//! signature, as `tf.io.decode_image` does (GIF in `gif.rs`, BMP in `bmp.rs`).
 //!
 //! JPEG goes through libjpeg-turbo's decoder (vendored by mozjpeg-sys, built from source)
 //! with TensorFlow's settings: the fast integer IDCT and fancy upsampling. With them the
@@ -216,7 +217,7 @@ fn png_error(what: impl std::fmt::Display) -> Error {
     Error::invalid_argument(format!("decode_png: invalid PNG data: {what}"))
 }
 
-fn is_png(contents: &[u8]) -> bool {
+pub(crate) fn is_png(contents: &[u8]) -> bool {
     contents.starts_with(b"\x89PNG\r\n\x1a\n")
 }
 
@@ -322,24 +323,49 @@ pub fn decode_png(contents: &[u8], channels: u8, dtype: DType) -> Result<Tensor>
 
 // --- any format -----------------------------------------------------------------------------
 
-/// Decodes a JPEG or PNG by its signature to uint8 (`decode_image`); `channels` `None`
-/// keeps the file's. GIF and BMP are recognised but not decoded yet.
+/// Decodes a JPEG, PNG, GIF or BMP by its signature to uint8, as `tf.io.decode_image(...,
+/// expand_animations=False)`: always `[height, width, channels]`, a GIF's first frame.
+/// `channels` `None` keeps the file's.
 pub fn decode_image(contents: &[u8], channels: Option<u8>) -> Result<Tensor> {
+    decode_image_with(contents, channels, false)
+}
+
+/// `tf.io.decode_image` with its `expand_animations`: when true a GIF gives all its frames,
+/// `[frames, height, width, 3]` (even just one); the other formats are `[height, width,
+/// channels]` either way. A GIF takes `channels` 0 or 3 and a BMP 0, 3 or 4, as in
+/// TensorFlow (other values are errors for that file, not for the op).
+pub fn decode_image_with(
+    contents: &[u8],
+    channels: Option<u8>,
+    expand_animations: bool,
+) -> Result<Tensor> {
+    const OP: &str = "decode_image";
     if is_jpeg(contents) {
         return decode_jpeg(contents, channels.unwrap_or(0), 1);
     }
     if is_png(contents) {
         return decode_png(contents, channels.unwrap_or(0), DType::UInt8);
     }
-    if contents.starts_with(b"GIF8") || contents.starts_with(b"BM") {
-        return Err(Error::new(
-            crate::error::ErrorKind::Unimplemented,
-            "decode_image: GIF and BMP are not decoded yet; JPEG and PNG are",
-        ));
+    if super::gif::is_gif(contents) {
+        if let Some(c @ (1 | 2 | 4..)) = channels {
+            return Err(Error::invalid_argument(format!(
+                "{OP}: channels must be 0 or 3 for GIF, got {c}"
+            )));
+        }
+        return super::gif::decode_frames(OP, contents, expand_animations);
     }
-    Err(Error::invalid_argument(
-        "decode_image: unknown image file format: one of JPEG or PNG is required",
-    ))
+    if super::bmp::is_bmp(contents) {
+        let channels = channels.unwrap_or(0);
+        if !matches!(channels, 0 | 3 | 4) {
+            return Err(Error::invalid_argument(format!(
+                "{OP}: channels must be 0, 3 or 4 for BMP, got {channels}"
+            )));
+        }
+        return super::bmp::decode_within(OP, contents, channels, max_pixels());
+    }
+    Err(Error::invalid_argument(format!(
+        "{OP}: unknown image file format: one of JPEG, PNG, GIF or BMP is required"
+    )))
 }
 
 #[cfg(test)]

@@ -75,6 +75,8 @@ pub enum ImageOp {
     DecodeScaledThenResize(Box<ImageOp>, Box<ImageOp>),
     /// quality and chroma_downsampling; the output is a string scalar.
     EncodeJpeg(u8, bool),
+    /// All of `encode_jpeg`'s arguments (progressive, optimize_size, density, XMP, format).
+    EncodeJpegWith(Box<encode::JpegOptions>),
     /// compression (-1 or 0..=9).
     EncodePng(i32),
 }
@@ -112,7 +114,7 @@ impl ImageOp {
             ImageOp::DecodeThenCrop(decode, _) => decode.name(),
             ImageOp::DecodeScaledThenResize(decode, _) => decode.name(),
             ImageOp::ExtractJpegShape => "extract_jpeg_shape",
-            ImageOp::EncodeJpeg(..) => "encode_jpeg",
+            ImageOp::EncodeJpeg(..) | ImageOp::EncodeJpegWith(_) => "encode_jpeg",
             ImageOp::EncodePng(_) => "encode_png",
         }
     }
@@ -245,6 +247,7 @@ pub fn apply(op: &ImageOp, inputs: &[&Tensor]) -> Result<Tensor> {
         }
         ImageOp::ExtractJpegShape => decode::extract_jpeg_shape(contents(op, x)?),
         ImageOp::EncodeJpeg(quality, chroma) => encode::encode_jpeg(x, *quality, *chroma),
+        ImageOp::EncodeJpegWith(options) => encode::encode_jpeg_with(x, options),
         ImageOp::EncodePng(compression) => encode::encode_png(x, *compression),
     }
 }
