@@ -268,12 +268,16 @@ def rates(
     args: argparse.Namespace, ours: Callable[[], Any], theirs: Callable[[], Any] | None
 ) -> tuple[float, float | None]:
     """Median images/s of the headrace and tf.data datasets that ``ours`` and ``theirs``
-    make, each iterated to the end."""
-    mine, _ = timed(lambda: count_images(ours()), args.repeats)
-    other = None
-    if theirs is not None:
-        other, _ = timed(lambda: count_images(theirs().as_numpy_iterator()), args.repeats)
-    return mine, other
+    make, each iterated to the end. The two alternate, run by run, so that a slow spell of
+    this shared machine (runs of one pipeline vary by up to 15% over minutes) falls on
+    both."""
+    mine: list[float] = []
+    other: list[float] = []
+    for _ in range(args.repeats):
+        mine += timed(lambda: count_images(ours()), 1)[1]
+        if theirs is not None:
+            other += timed(lambda: count_images(theirs().as_numpy_iterator()), 1)[1]
+    return statistics.median(mine), statistics.median(other) if other else None
 
 
 def check_first_batch(ours: Any, theirs: Any) -> float:

@@ -202,9 +202,9 @@ def encode_jpeg(
     progressive: bool = False,
     optimize_size: bool = False,
     chroma_downsampling: bool = True,
-    density_unit: str | None = None,
-    x_density: int | None = None,
-    y_density: int | None = None,
+    density_unit: str = "in",
+    x_density: int = 300,
+    y_density: int = 300,
     xmp_metadata: str | bytes = "",
     name: str | None = None,
 ) -> Any:
@@ -212,31 +212,21 @@ def encode_jpeg(
     arguments: ``format`` "" (the image's channels), "grayscale" (1) or "rgb" (3);
     ``progressive`` writes libjpeg's progressive scans; ``optimize_size`` makes Huffman
     tables for the image (smaller file, same pixels); ``xmp_metadata`` goes in an APP1
-    marker. With the same arguments the bytes are TensorFlow's.
-
-    The density: TensorFlow's defaults are ``density_unit="in"``, 300 x 300. Here, with none
-    of the three given, the JFIF header keeps libjpeg's default (no unit, aspect ratio 1:1),
-    as headrace always wrote; give any of them (the others then take TensorFlow's defaults)
-    to write it, and TensorFlow's exact bytes with ``density_unit="in"``."""
+    marker; the JFIF density defaults to TensorFlow's 300 x 300 dots per inch. With the same
+    arguments, defaults included, the bytes are TensorFlow's."""
     del name
     if format not in _JPEG_FORMATS:
         raise ValueError(f"encode_jpeg: format must be '', 'grayscale' or 'rgb', got {format!r}")
-    density = None
-    if density_unit is not None or x_density is not None or y_density is not None:
-        unit = "in" if density_unit is None else density_unit
-        if unit not in ("in", "cm"):
-            raise ValueError(f"encode_jpeg: density_unit must be 'in' or 'cm', got {unit!r}")
-        xy = []
-        for arg, value in (("x_density", x_density), ("y_density", y_density)):
-            value = 300 if value is None else value
-            if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                raise ValueError(f"encode_jpeg: {arg} must be an int, got {value!r}")
-            if not 0 <= value <= 65535:
-                raise ValueError(
-                    f"encode_jpeg: {arg} must be in 0..65535 (a JFIF field), got {value}"
-                )
-            xy.append(int(value))
-        density = (unit, *xy)
+    if density_unit not in ("in", "cm"):
+        raise ValueError(f"encode_jpeg: density_unit must be 'in' or 'cm', got {density_unit!r}")
+    xy = []
+    for arg, value in (("x_density", x_density), ("y_density", y_density)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise ValueError(f"encode_jpeg: {arg} must be an int, got {value!r}")
+        if not 0 <= value <= 65535:
+            raise ValueError(f"encode_jpeg: {arg} must be in 0..65535 (a JFIF field), got {value}")
+        xy.append(int(value))
+    density = (density_unit, *xy)
     xmp = xmp_metadata.encode() if isinstance(xmp_metadata, str) else bytes(xmp_metadata)
     if len(xmp) > _MAX_XMP:
         raise ValueError(

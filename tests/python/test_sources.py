@@ -112,6 +112,11 @@ def test_from_tensor_slices_of_strings_yields_bytes():
         "héllo".encode(),
     ]
     assert list(hr.Dataset.from_tensor_slices([b"x", b"yz"])) == [b"x", b"yz"]
+    # Trailing NUL bytes are kept (numpy's fixed-width strings would drop them), as in tf.
+    assert list(hr.Dataset.from_tensor_slices([b"ab\0", b"\0"])) == [b"ab\0", b"\0"]
+    assert list(hr.Dataset.from_tensor_slices(["a\0", "b"])) == [b"a\0", b"b"]
+    rows = list(hr.Dataset.from_tensor_slices([[b"a\0", b"c"], [b"d", b""]]))
+    assert [list(r) for r in rows] == [[b"a\0", b"c"], [b"d", b""]]
 
 
 def test_from_tensor_slices_tuple_and_dict():

@@ -289,9 +289,17 @@ fn bytemuck_bytes(words: &[u64; 1]) -> &[u8] {
 fn list_to_tensor(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     let py = obj.py();
     let np = py.import("numpy")?;
-    let arr = np.call_method1("asarray", (obj,))?;
+    let mut arr = np.call_method1("asarray", (obj,))?;
+    let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
+    if kind == "S" || kind == "U" {
+        // numpy's fixed-width strings drop trailing NUL bytes (b"ab\0" becomes b"ab"): keep
+        // each string whole, as tf.constant does.
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("dtype", py.import("builtins")?.getattr("object")?)?;
+        arr = np.call_method("asarray", (obj,), Some(&kwargs))?;
+    }
     if arr.getattr("dtype")?.getattr("kind")?.extract::<String>()? == "O" {
-        // Strings of mixed types (bytes and str), or ragged lists.
+        // Strings (of mixed types, bytes and str, or with trailing NULs), or ragged lists.
         return object_array_to_tensor(arr.cast::<PyUntypedArray>()?);
     }
     if only_python_literals(obj)? {
