@@ -30,7 +30,7 @@ $(NASM_STAMP):
 $(STAMP): pyproject.toml $(NASM_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet "maturin>=1.14,<2" "numpy>=1.24" "pytest>=8" "pytest-timeout>=2.3" "ruff>=0.6" "ml_dtypes>=0.4" "hypothesis>=6.100"
+	$(PIP) install --quiet "maturin>=1.14,<2" "numpy>=1.24" "pytest>=8" "pytest-timeout>=2.3" "ruff>=0.6" "ml_dtypes>=0.4" "hypothesis>=6.100" "cloudpickle>=2"
 	touch $@
 
 # The extension module, built in release mode (the engine is slow unoptimised) and

@@ -127,6 +127,11 @@ class UnimplementedError(OpError): ...
 class InternalError(OpError): ...
 class CancelledError(OpError): ...
 
+class CancelFlag:
+    """True once a process map's stage is cancelled (its pipeline is being dropped)."""
+
+    def __call__(self) -> bool: ...
+
 class Graph:
     """A traced function (see ``headrace.tracing``), run by the engine without the GIL."""
 
@@ -171,7 +176,10 @@ class Dataset:
         num_parallel_calls: int | None = None,
         deterministic: bool | None = None,
         output_spec: SpecTree = None,
-    ) -> Dataset: ...
+        processes: bool = False,
+    ) -> Dataset:
+        """With ``processes``, ``func`` is a ``headrace._process.ProcessMap``: its ``start()``
+        makes a pool of worker processes for each running pipeline."""
     def filter(self, predicate: Callable[..., Any] | Graph) -> Dataset: ...
     def flat_map(self, func: Callable[..., Any] | TemplateFn) -> Dataset: ...
     def interleave(

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _native, math, tracing
+from . import _native, _process, math, tracing
 from .composite import RaggedTensor, SparseTensor
 from .dtypes import DType, as_dtype, int64
 from .options import Options
@@ -204,19 +204,47 @@ class Dataset:
         deterministic: bool | None = None,
         name: str | None = None,
         trace: bool = True,
+        executor: str = "thread",
     ) -> Dataset:
         """Applies ``map_func`` to each element (a tuple's components are passed as separate
         arguments). ``num_parallel_calls`` (an int or ``AUTOTUNE``) runs that many calls at
-        once on engine threads; order is kept unless ``deterministic=False``.
+        once; order is kept unless ``deterministic=False``.
 
         A function built from ``hr`` ops is traced once into a native graph that runs
         without the GIL (see ``headrace.tracing``); any other function, or any function with
         ``trace=False``, runs as Python. ``repr(ds)`` shows which.
+
+        ``executor`` says where a Python function runs:
+
+        - ``"thread"`` (the default): on engine threads in this process, holding the GIL
+          while in Python, so a CPU-bound pure-Python function does not run faster with more
+          calls.
+        - ``"process"``: in a pool of ``num_parallel_calls`` worker processes (``AUTOTUNE``:
+          one per core; none given: one), started once per iterator (with the "forkserver"
+          start method) and ended when the iterator is dropped or closed; the epochs of
+          ``repeat`` share it. ``map_func`` with its closure is pickled with cloudpickle here,
+          so a function that cannot be pickled raises ``TypeError`` now; elements and
+          results are pickled. An exception in ``map_func`` is raised at its element as with
+          threads (the worker's traceback added as a note); a worker that dies gives
+          ``hr.errors.WorkerError`` at its element, and a new worker takes its place.
+
+        A traced function ignores ``executor``: it never takes the GIL.
         """
         _callable("map_func", map_func)
         npc = _count("num_parallel_calls", num_parallel_calls, allow_none=True)
         det = None if deterministic is None else _flag("deterministic", deterministic)
+        if executor not in ("thread", "process"):
+            raise ValueError(f"map: executor must be 'thread' or 'process', got {executor!r}")
         traced = tracing.trace(map_func, self.element_spec, "map") if trace else None
+        if traced is None and executor == "process":
+            # One worker per call that may run at once (AUTOTUNE: the engine's core count).
+            processes = 1 if npc is None else _native.available_cores() if npc == AUTOTUNE else npc
+            if processes < 1:
+                raise ValueError(
+                    f"num_parallel_calls: expected a positive count or AUTOTUNE, got {npc}"
+                )
+            pool = _process.ProcessMap(map_func, processes)
+            return Dataset(self._native.map(pool, npc, det, None, True))
         if traced is None:
             return Dataset(self._native.map(map_func, npc, det))
         base = self

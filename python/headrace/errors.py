@@ -13,6 +13,13 @@ from ._native import (
     UnimplementedError,
 )
 
+
+class WorkerError(OpError):
+    """A worker process running a ``map`` function (``executor="process"``) died (killed,
+    crashed, ``os._exit``) while it ran an element. The message names the element's position;
+    the pool starts another worker, so iteration can go on (``ignore_errors()`` drops it)."""
+
+
 __all__ = [
     "CancelledError",
     "DataLossError",
@@ -23,4 +30,5 @@ __all__ = [
     "OutOfRangeError",
     "ResourceExhaustedError",
     "UnimplementedError",
+    "WorkerError",
 ]

@@ -15,7 +15,7 @@ use pyo3::types::{PyDict, PyTuple};
 use crate::convert::{spec_from_py, spec_to_py, to_element, to_tensor};
 use crate::errors::to_py;
 use crate::function::{
-    dataset_of, generator_factory, PyDatasetFn, PyFunction, PyMapFn, PyPredicateFn,
+    dataset_of, generator_factory, PyDatasetFn, PyFunction, PyMapFn, PyPredicateFn, PyProcessMapFn,
 };
 use crate::graph::NativeGraph;
 use crate::iterator::NativeIterator;
@@ -143,7 +143,9 @@ impl NativeDataset {
         wrap(py, Dataset::zip(structure_of(datasets)?))
     }
 
-    #[pyo3(signature = (func, num_parallel_calls=None, deterministic=None, output_spec=None))]
+    /// With `processes`, `func` is a `headrace._process.ProcessMap`: the function runs in
+    /// worker processes.
+    #[pyo3(signature = (func, num_parallel_calls=None, deterministic=None, output_spec=None, processes=false))]
     fn map(
         &self,
         py: Python<'_>,
@@ -151,9 +153,11 @@ impl NativeDataset {
         num_parallel_calls: Option<i64>,
         deterministic: Option<bool>,
         output_spec: Option<&Bound<'_, PyAny>>,
+        processes: bool,
     ) -> PyResult<Self> {
         let f: Arc<dyn MapFn> = match func.cast::<NativeGraph>() {
             Ok(g) => g.get().graph.clone(),
+            Err(_) if processes => Arc::new(PyProcessMapFn::new(func)?),
             Err(_) => Arc::new(PyMapFn(PyFunction::new(func, "map_func")?)),
         };
         let parallel = parallelism(py, "num_parallel_calls", num_parallel_calls)?;

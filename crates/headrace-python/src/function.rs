@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use headrace::dataset::generator::IteratorFactory;
 use headrace::dataset::{
-    call_unless_cancelled, BoxIterator, DatasetFn, ElementIterator, MapFn, PredicateFn,
+    call_unless_cancelled, BoxIterator, Context, DatasetFn, ElementIterator, MapFn, PredicateFn,
 };
 use headrace::runtime::CancelToken;
 use headrace::{DType, Dataset, Element, Result};
@@ -193,5 +193,165 @@ impl ElementIterator for PyIterSource {
                 Err(e) => Some(Err(from_py(py, e))),
             }
         })
+    }
+}
+
+/// `map(fn, executor="process")`: `fn` runs in a pool of Python worker processes, one pool
+/// per running pipeline. `factory` is the Python side (`headrace._process.ProcessMap`):
+/// `factory.start()` makes a pool, `pool.run(position, cancelled, args)` runs one element
+/// in a worker (waiting without the GIL) and `pool.close()` ends the workers.
+pub struct PyProcessMapFn {
+    factory: Py<PyAny>,
+    name: String,
+}
+
+impl PyProcessMapFn {
+    pub fn new(factory: &Bound<'_, PyAny>) -> PyResult<PyProcessMapFn> {
+        let name = factory.getattr("name")?.extract()?;
+        Ok(PyProcessMapFn {
+            factory: factory.clone().unbind(),
+            name,
+        })
+    }
+
+    fn not_started() -> headrace::Error {
+        headrace::Error::internal("a process map ran before its pool was started")
+    }
+}
+
+impl MapFn for PyProcessMapFn {
+    fn call(&self, _element: Element) -> Result<Element> {
+        Err(Self::not_started())
+    }
+
+    /// The pool of the pipeline being built, started on first use: the epochs of `repeat`
+    /// share it, and it ends when the pipeline is dropped.
+    fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn MapFn>>> {
+        let key = self as *const Self as usize;
+        let pool = ctx.pipeline_state(key, || {
+            Python::attach(|py| {
+                let pool = self
+                    .factory
+                    .bind(py)
+                    .call_method0("start")
+                    .map_err(|e| from_py(py, e))?;
+                Ok(Pool(Some(pool.unbind())))
+            })
+        })?;
+        Ok(Some(Arc::new(PooledMapFn {
+            pool,
+            name: self.name.clone(),
+        })))
+    }
+
+    fn describe(&self) -> String {
+        format!("{} (python, processes)", self.name)
+    }
+}
+
+/// A running pool of worker processes, ended (workers terminated and joined) on drop.
+struct Pool(Option<Py<PyAny>>);
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            Python::attach(|py| {
+                // Dropped maybe while an exception propagates (the iterator freed as it
+                // unwinds): keep it aside while calling into Python.
+                let pending = PyErr::take(py);
+                if let Err(e) = pool.bind(py).call_method0("close") {
+                    e.write_unraisable(py, None);
+                }
+                if let Some(e) = pending {
+                    e.restore(py);
+                }
+            });
+        }
+    }
+}
+
+/// The function a process map's stage runs: hands each element to the pipeline's pool.
+struct PooledMapFn {
+    pool: Arc<Pool>,
+    name: String,
+}
+
+impl PooledMapFn {
+    fn call_in(
+        &self,
+        py: Python<'_>,
+        element: Element,
+        position: Option<u64>,
+        cancel: &CancelToken,
+    ) -> Result<Element> {
+        let run = || -> PyResult<Element> {
+            let pool = self.pool.0.as_ref().expect("a pool is closed only on drop");
+            let args = match element {
+                Element::Tuple(items) => PyTuple::new(
+                    py,
+                    items
+                        .into_iter()
+                        .map(|e| element_to_py(py, e))
+                        .collect::<PyResult<Vec<_>>>()?,
+                )?,
+                other => PyTuple::new(py, [element_to_py(py, other)?])?,
+            };
+            let cancelled = Bound::new(
+                py,
+                CancelFlag {
+                    token: cancel.clone(),
+                },
+            )?;
+            let out = pool
+                .bind(py)
+                .call_method1("run", (position, cancelled, args))?;
+            result_to_element(&out)
+        };
+        run().map_err(|e| from_py(py, e))
+    }
+}
+
+impl MapFn for PooledMapFn {
+    fn call(&self, element: Element) -> Result<Element> {
+        Python::attach(|py| self.call_in(py, element, None, &CancelToken::new()))
+    }
+
+    fn call_at(&self, element: Element, position: u64) -> Result<Element> {
+        Python::attach(|py| self.call_in(py, element, Some(position), &CancelToken::new()))
+    }
+
+    fn call_many(
+        &self,
+        elements: Vec<Result<Element>>,
+        first_position: u64,
+        cancel: &CancelToken,
+    ) -> Vec<Result<Element>> {
+        Python::attach(|py| {
+            elements
+                .into_iter()
+                .zip(first_position..)
+                .map(|(e, p)| {
+                    call_unless_cancelled(e, cancel, |e| self.call_in(py, e, Some(p), cancel))
+                })
+                .collect()
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("{} (python, processes)", self.name)
+    }
+}
+
+/// Tells a worker-process wait that its stage was cancelled (the pipeline is being
+/// dropped), so that it stops waiting for a result nobody will read.
+#[pyclass(frozen, module = "headrace._native")]
+pub struct CancelFlag {
+    token: CancelToken,
+}
+
+#[pymethods]
+impl CancelFlag {
+    fn __call__(&self) -> bool {
+        self.token.is_cancelled()
     }
 }

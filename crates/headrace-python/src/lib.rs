@@ -28,6 +28,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<iterator::NativeIterator>()?;
     m.add_class::<convert::TensorOwner>()?;
     m.add_class::<graph::NativeGraph>()?;
+    m.add_class::<function::CancelFlag>()?;
     m.add_class::<template::NativeTemplateFn>()?;
     m.add_class::<records::NativeTfRecordWriter>()?;
     m.add_function(wrap_pyfunction!(records::tfrecord_dataset, m)?)?;

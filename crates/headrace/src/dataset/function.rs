@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Dataset, Options};
+use super::{Context, Dataset, Options};
 use crate::error::{Error, Result};
 use crate::runtime::CancelToken;
 use crate::value::Element;
@@ -25,6 +25,14 @@ pub trait MapFn: Send + Sync {
     fn specialize(&self, options: &Options) -> Option<Arc<dyn MapFn>> {
         let _ = options;
         None
+    }
+
+    /// The function to run in the pipeline `ctx` belongs to, called each time an iterator
+    /// builds the stage. A function that needs state per running pipeline (a pool of worker
+    /// processes) keeps it in `ctx.pipeline_state`, so that the epochs of `repeat` share
+    /// it and dropping the pipeline ends it. By default, [`MapFn::specialize`].
+    fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn MapFn>>> {
+        Ok(self.specialize(&ctx.options))
     }
 
     /// Calls the function on several elements in order. Implementations with a per-call

@@ -56,11 +56,9 @@ impl DatasetNode for MapNode {
     }
 
     fn iterate(&self, ctx: &Context) -> Result<BoxIterator> {
-        // The function as the pipeline's options want it (a traced graph may rewrite itself).
-        let f = self
-            .f
-            .specialize(&ctx.options)
-            .unwrap_or_else(|| self.f.clone());
+        // The function as the pipeline's options want it (a traced graph may rewrite
+        // itself), with any state it keeps per running pipeline (worker processes).
+        let f = self.f.instantiate(ctx)?.unwrap_or_else(|| self.f.clone());
         let Some(parallelism) = self.parallelism else {
             return Ok(Box::new(MapIter {
                 input: self.input.make_iterator(ctx)?,

@@ -164,6 +164,8 @@ pub struct Context {
     pub(crate) params: Option<Arc<[Element]>>,
     /// The dataset instance a template's binding makes (see [`InstanceState`]).
     instance: Option<Arc<InstanceState>>,
+    /// State that lives as long as the running pipeline (see [`Context::pipeline_state`]).
+    pipeline: Arc<InstanceState>,
 }
 
 /// The state that nodes keep across their iterators (shuffle's epoch count, cache's
@@ -186,6 +188,7 @@ impl Context {
             stats: None,
             params: None,
             instance: None,
+            pipeline: Arc::default(),
         }
     }
 
@@ -239,6 +242,32 @@ impl Context {
                 .downcast::<S>()
                 .expect("one node keeps one type of state"),
         )
+    }
+
+    /// The state under `key` that lives as long as the running pipeline (the root
+    /// iterator and all its stages, across the epochs of `repeat`), made by `init` on first
+    /// use: a Python map's pool of worker processes. Dropped with the last stage iterator.
+    pub fn pipeline_state<S: Send + Sync + 'static>(
+        &self,
+        key: usize,
+        init: impl FnOnce() -> Result<S>,
+    ) -> Result<Arc<S>> {
+        let mut states = self
+            .pipeline
+            .states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let state = match states.get(&key) {
+            Some(state) => state.clone(),
+            None => {
+                let state: Arc<dyn std::any::Any + Send + Sync> = Arc::new(init()?);
+                states.insert(key, state.clone());
+                state
+            }
+        };
+        Ok(state
+            .downcast::<S>()
+            .expect("one key holds one type of state"))
     }
 
     /// The counters of the stage being built.
