@@ -66,6 +66,7 @@ bench: build bench-deps
 	$(PY) bench/bench_tracing.py
 	$(PY) bench/bench_tfrecord.py
 	$(PY) bench/bench_images.py
+	$(PY) bench/bench_workers.py
 
 # Fuzzing: cargo-fuzz, installed locally, on the stable toolchain (RUSTC_BOOTSTRAP lets it
 # use the sanitizer flags). Targets run one after another, FUZZ_TIME seconds each; an
