@@ -48,6 +48,13 @@ class ForeignSymbol(NotTraceable):
     function's value): the outer function cannot be traced either."""
 
 
+# The most ops one traced function may make. A Python loop over a traced value unrolls into
+# ops (``for i in range(2_000_000): t += i * x`` would make four million, taking minutes to
+# trace); past this, the function runs as Python instead. Real pipelines' functions make
+# tens to hundreds.
+MAX_TRACED_OPS = 10_000
+
+
 class _Graph:
     """The nodes a trace appends, in order, and (for a flat_map/interleave function) the
     nodes whose values the inner dataset is made from, its parameters."""
@@ -59,6 +66,11 @@ class _Graph:
     def add(self, node: tuple[Any, ...], dtype: DType, shape: Shape) -> Symbol:
         if active_graph() is not self:
             raise ForeignSymbol("a value traced by another function")
+        if len(self.nodes) >= MAX_TRACED_OPS:
+            raise NotTraceable(
+                f"the function makes more than {MAX_TRACED_OPS:,} ops (a Python loop unrolled "
+                "over a traced value?)"
+            )
         self.nodes.append(node)
         return Symbol(self, len(self.nodes) - 1, dtype, shape)
 

@@ -85,6 +85,30 @@ def test_functions_with_effects_are_not_called_at_map_time():
     assert values(ds) == [0, 1, 2] and len(calls) == 3
 
 
+def test_a_python_loop_over_a_traced_value_runs_as_python_not_unrolled():
+    # The CPU-bound loop: only builtins, so the tracer tries it; each iteration
+    # would add ops. Past MAX_TRACED_OPS it gives up at once and the function runs as Python.
+    def busy(x):
+        t = 0
+        for i in range(2_000_000):
+            t += i * x
+        return t % 1000
+
+    start = time.perf_counter()
+    ds = hr.Dataset.range(2).map(busy)
+    assert time.perf_counter() - start < 5.0, "tracing gave up early"
+    assert "(python)" in repr(ds)
+    assert list(ds.take(1)) == [0]
+
+    def small_loop(x):
+        for _ in range(3):
+            x = x * 2
+        return x
+
+    assert "traced" in repr(hr.Dataset.range(3).map(small_loop))
+    assert list(hr.Dataset.range(3).map(small_loop)) == [0, 8, 16]
+
+
 def test_trace_false_forces_python():
     ds = hr.Dataset.range(3).map(lambda x: x + 1, trace=False)
     assert "(python)" in repr(ds)
