@@ -8,16 +8,24 @@ stage was not cancelled, so a dead worker or a dropped pipeline never leaves a t
 
 The function is pickled once, with cloudpickle (lambdas and closures), when ``map()`` is
 called, and sent to each worker when it starts.
+
+Large buffers (numpy arrays of ``_SHM_MIN_BYTES`` or more) do not go through the pipe: they are
+pickled out of band (protocol 5's ``buffer_callback``) into shared memory, and only their place
+in it travels. Each worker has one input segment and a few result segments, created, grown and
+unlinked by this process only (the worker attaches to them by name); see ``_Segment``.
 """
 
 from __future__ import annotations
 
 import atexit
+import itertools
+import mmap
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.forkserver
 import os
 import pickle
+import secrets
 import signal
 import sys
 import threading
@@ -37,11 +45,125 @@ _LIVE_POOLS: weakref.WeakSet[Pool] = weakref.WeakSet()
 _server_lock = threading.Lock()
 _server_started: list[bool] = []
 
+# A buffer this large or larger goes through shared memory; smaller ones stay in the pickle.
+_SHM_MIN_BYTES = 64 * 1024
+# Buffers start at multiples of this in a segment (any dtype's alignment, a cache line).
+_ALIGN = 64
+# A segment is made at least this large, and a quarter larger than what it must hold, so
+# that slightly larger elements do not make a new one each time.
+_SEGMENT_MIN_BYTES = 1 << 20
+# Result segments per worker: a result's arrays are backed by its segment until they are
+# freed (the engine copies them at once), and the worker writes its next result into another.
+_RESULT_SEGMENTS = 3
+# Names of this process's segments start with this, then the pid.
+SHM_PREFIX = "hr_"
+
+# Every segment this process created and has not unlinked yet, unlinked at exit whatever
+# happened to its pool.
+_LIVE_SEGMENTS: dict[str, _Segment] = {}
+_segment_lock = threading.Lock()
+_segment_ids = itertools.count()
+
 
 @atexit.register
 def _close_live_pools() -> None:
     for pool in list(_LIVE_POOLS):
         pool.close()
+    with _segment_lock:
+        segments = list(_LIVE_SEGMENTS.values())
+    for segment in segments:
+        segment.unlink()
+
+
+class _Segment:
+    """A POSIX shared-memory segment, created (and unlinked) by this process.
+
+    Not ``multiprocessing.shared_memory.SharedMemory``: its ``close()`` raises while arrays
+    still use the mapping, and on Python < 3.13 attaching registers the segment with the
+    resource tracker, which then warns about (and unlinks) segments the worker did not create.
+    Here the name is unlinked as soon as the segment is retired, and the mapping lives on as
+    long as arrays use it (``mmap`` is unmapped when its last view is freed). The segment is
+    registered with the resource tracker, so that it is unlinked even if this process is
+    killed."""
+
+    __slots__ = ("name", "size", "mmap", "_unlinked")
+
+    def __init__(self, size: int) -> None:
+        import _posixshmem
+        from multiprocessing import resource_tracker
+
+        size = max(_SEGMENT_MIN_BYTES, -(-size * 5 // 4 // mmap.PAGESIZE) * mmap.PAGESIZE)
+        name = f"/{SHM_PREFIX}{os.getpid()}_{next(_segment_ids)}_{secrets.token_hex(3)}"
+        fd = _posixshmem.shm_open(name, os.O_CREAT | os.O_EXCL | os.O_RDWR, mode=0o600)
+        self.name = name
+        self._unlinked = False
+        try:
+            with _segment_lock:
+                _LIVE_SEGMENTS[name] = self
+            resource_tracker.register(name, "shared_memory")
+            # Reserves the memory now: on a full /dev/shm this raises, where a plain
+            # ftruncate would let the first write past the end kill the process (SIGBUS).
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fd, 0, size)
+            else:  # pragma: no cover (macOS)
+                os.ftruncate(fd, size)
+            self.mmap = mmap.mmap(fd, size)
+            self.size = size
+        except BaseException:
+            self.unlink()
+            raise
+        finally:
+            os.close(fd)
+
+    def in_use(self) -> bool:
+        """Whether a view of the mapping (an array handed out) is still alive: each keeps a
+        reference to the ``mmap``, besides this object's own and ``getrefcount``'s."""
+        return sys.getrefcount(self.mmap) > 2
+
+    def unlink(self) -> None:
+        """Removes the name (idempotent); the mapping stays valid while views use it."""
+        import _posixshmem
+        from multiprocessing import resource_tracker
+
+        with _segment_lock:
+            if self._unlinked:
+                return
+            self._unlinked = True
+            _LIVE_SEGMENTS.pop(self.name, None)
+        try:
+            _posixshmem.shm_unlink(self.name)
+        except FileNotFoundError:
+            pass
+        resource_tracker.unregister(self.name, "shared_memory")
+
+
+def _split_buffers(obj: Any) -> tuple[bytes, list[pickle.PickleBuffer]]:
+    """``obj`` pickled (protocol 5) without its large buffers, and those buffers (raw)."""
+    large: list[Any] = []
+
+    def callback(buffer: pickle.PickleBuffer) -> bool:
+        raw = buffer.raw()
+        if raw.nbytes < _SHM_MIN_BYTES:
+            return True  # in band
+        large.append(raw)
+        return False
+
+    return pickle.dumps(obj, protocol=5, buffer_callback=callback), large
+
+
+def _layout(buffers: list[Any]) -> tuple[list[tuple[int, int]], int]:
+    """Each buffer's (offset, length) in a segment, and the bytes they need."""
+    spans = []
+    end = 0
+    for b in buffers:
+        spans.append((end, b.nbytes))
+        end = -(-(end + b.nbytes) // _ALIGN) * _ALIGN
+    return spans, end
+
+
+def _write(segment_map: mmap.mmap, buffers: list[Any], spans: list[tuple[int, int]]) -> None:
+    for b, (offset, length) in zip(buffers, spans, strict=True):
+        segment_map[offset : offset + length] = b
 
 
 def _context() -> Any:
@@ -97,28 +219,59 @@ class ProcessMap:
 
 
 class _Worker:
-    __slots__ = ("process", "conn", "_lock", "_stopped")
+    """A worker process, its pipe and its shared-memory segments: ``input`` (the elements'
+    large buffers) and ``results`` (the replies'), used only by the thread that has checked
+    the worker out."""
+
+    __slots__ = ("process", "conn", "_lock", "_stopped", "input", "results", "result_need", "drop")
 
     def __init__(self, process: Any, conn: Any) -> None:
         self.process = process
         self.conn = conn
         self._lock = threading.Lock()
         self._stopped = False
+        self.input: _Segment | None = None
+        self.results: list[_Segment] = []
+        # The bytes the last result that did not fit needed: result segments are made as large.
+        self.result_need = 0
+        # Names of segments retired since the last request: the worker lets go of them.
+        self.drop: list[str] = []
+
+    def new_segment(self, size: int) -> _Segment | None:
+        """A segment for this worker, or None when shared memory is short (the buffers then
+        go through the pipe) or the worker was stopped meanwhile."""
+        try:
+            segment = _Segment(size)
+        except OSError:
+            return None
+        with self._lock:
+            if not self._stopped:
+                return segment
+        segment.unlink()
+        return None
+
+    def retire(self, segment: _Segment) -> None:
+        segment.unlink()
+        self.drop.append(segment.name)
 
     def stop(self) -> None:
-        """Ends the process (it may be in the middle of a call) and reaps it. Idempotent: the
-        pool's close and a thread giving the worker back may both call it."""
+        """Ends the process (it may be in the middle of a call), reaps it, and unlinks its
+        segments. Idempotent: the pool's close and a thread giving the worker back may both
+        call it."""
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
-            self.conn.close()
+            segments = [s for s in [self.input, *self.results] if s is not None]
+        for segment in segments:
+            segment.unlink()
+        self.conn.close()
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(2)
             if self.process.is_alive():
-                self.process.terminate()
-                self.process.join(2)
-                if self.process.is_alive():
-                    self.process.kill()
-            self.process.join()
+                self.process.kill()
+        self.process.join()
 
 
 class Pool:
@@ -190,11 +343,16 @@ class Pool:
 
     def run(self, position: int | None, cancelled: Callable[[], bool], args: tuple) -> Any:
         """``fn(*args)`` in a worker process: its value, or its exception raised here."""
+        payload, large = _split_buffers(args)
         worker = self._checkout(cancelled)
         healthy = False
         try:
-            reply = self._exchange(worker, position, cancelled, args)
+            request = self._request(worker, args, payload, large)
+            reply = self._exchange(worker, position, cancelled, request)
             healthy = True
+            # Unpickled before the worker is given back: its arrays may be backed by a result
+            # segment, which the worker's next call must then leave alone (``in_use``).
+            ok, value = self._unpack(worker, reply)
         except (OSError, ValueError):
             if not self._closed:
                 raise
@@ -202,15 +360,62 @@ class Pool:
             raise CancelledError("map: the pool of worker processes was closed") from None
         finally:
             self._checkin(worker, healthy)
-        ok, value = pickle.loads(reply)
         if ok:
             return value
         raise _rebuild_exception(value)
 
+    def _request(self, worker: _Worker, args: tuple, payload: bytes, large: list[Any]) -> bytes:
+        """The message for ``worker``: the element's large buffers written to its input
+        segment (made or grown when needed), and the result segment its reply may use."""
+        in_segment = None
+        spans: list[tuple[int, int]] = []
+        if large:
+            spans, need = _layout(large)
+            in_segment = worker.input
+            if in_segment is None or in_segment.size < need:
+                if in_segment is not None:
+                    worker.retire(in_segment)
+                in_segment = worker.input = worker.new_segment(need)
+            if in_segment is None:
+                payload = pickle.dumps(args, protocol=5)  # no shared memory: all in band
+            else:
+                _write(in_segment.mmap, large, spans)
+        out_segment = None
+        for segment in list(worker.results):
+            if segment.size < worker.result_need:
+                worker.results.remove(segment)
+                worker.retire(segment)
+            elif out_segment is None and not segment.in_use():
+                out_segment = segment
+        if out_segment is None and worker.result_need and len(worker.results) < _RESULT_SEGMENTS:
+            out_segment = worker.new_segment(worker.result_need)
+            if out_segment is not None:
+                worker.results.append(out_segment)
+        drop, worker.drop = worker.drop, []
+        return pickle.dumps(
+            (
+                payload,
+                (in_segment.name, in_segment.size, spans) if in_segment else None,
+                (out_segment.name, out_segment.size) if out_segment else None,
+                drop,
+            ),
+            protocol=5,
+        )
+
+    def _unpack(self, worker: _Worker, reply: bytes) -> tuple:
+        payload, where, need = pickle.loads(reply)
+        if need:
+            worker.result_need = need
+        if where is None:
+            return pickle.loads(payload)
+        name, spans = where
+        segment = next(s for s in worker.results if s.name == name)
+        view = memoryview(segment.mmap)
+        return pickle.loads(payload, buffers=[view[o : o + n] for o, n in spans])
+
     def _exchange(
-        self, worker: _Worker, position: int | None, cancelled: Callable[[], bool], args: tuple
+        self, worker: _Worker, position: int | None, cancelled: Callable[[], bool], data: bytes
     ) -> bytes:
-        data = pickle.dumps(args, protocol=5)
         try:
             worker.conn.send_bytes(data)
         except OSError:
@@ -275,23 +480,71 @@ def _worker_main(conn: Any, fn_bytes: bytes) -> None:
         fn = pickle.loads(fn_bytes)
     except BaseException as e:
         load_error = _pack_exception(e)
+    # The parent's segments this worker has mapped, by name. Attached without the resource
+    # tracker: the parent alone unlinks them.
+    segments: dict[str, mmap.mmap] = {}
+
+    def attach(name: str, size: int) -> mmap.mmap:
+        m = segments.get(name)
+        if m is None:
+            import _posixshmem
+
+            fd = _posixshmem.shm_open(name, os.O_RDWR, mode=0o600)
+            try:
+                m = segments[name] = mmap.mmap(fd, size)
+            finally:
+                os.close(fd)
+        return m
+
     while True:
         try:
             message = conn.recv_bytes()
         except (EOFError, OSError):
             return
+        payload, where_in, where_out, drop = pickle.loads(message)
+        for name in drop:
+            # Unmapped when the last array using it is freed (fn must not keep its inputs).
+            segments.pop(name, None)
         try:
             if fn is None:
                 reply: tuple = (False, load_error)
+            elif where_in is None:
+                reply = (True, fn(*pickle.loads(payload)))
             else:
-                reply = (True, fn(*pickle.loads(message)))
+                name, size, spans = where_in
+                view = memoryview(attach(name, size))
+                args = pickle.loads(payload, buffers=[view[o : o + n] for o, n in spans])
+                del view
+                reply = (True, fn(*args))
+                del args
         except BaseException as e:
             reply = (False, _pack_exception(e))
+        conn.send_bytes(_reply_bytes(reply, where_out, attach))
+        del reply
+
+
+def _reply_bytes(reply: tuple, where_out: tuple | None, attach: Callable[..., Any]) -> bytes:
+    """The reply pickled, its large buffers in the result segment when there is one and they
+    fit; otherwise in band, with the bytes they need (the parent makes a segment that large)."""
+    try:
+        payload, large = _split_buffers(reply)
+    except BaseException as e:
+        payload, large = pickle.dumps((False, _pack_exception(e)), protocol=5), []
+    if not large:
+        return pickle.dumps((payload, None, 0), protocol=5)
+    spans, need = _layout(large)
+    if where_out is not None and need <= where_out[1]:
         try:
-            data = pickle.dumps(reply, protocol=5)
-        except BaseException as e:
-            data = pickle.dumps((False, _pack_exception(e)), protocol=5)
-        conn.send_bytes(data)
+            _write(attach(*where_out), large, spans)
+            return pickle.dumps((payload, (where_out[0], spans), 0), protocol=5)
+        except OSError:
+            pass
+    del payload, large
+    try:
+        payload = pickle.dumps(reply, protocol=5)
+    except BaseException as e:
+        payload = pickle.dumps((False, _pack_exception(e)), protocol=5)
+    return pickle.dumps((payload, None, need), protocol=5)
 
 
 def _pack_exception(e: BaseException) -> tuple:

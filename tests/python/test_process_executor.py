@@ -277,3 +277,245 @@ def test_pools_close_at_interpreter_exit_hook():
         for _ in it:
             pass
     it.close()
+
+
+# ---------------------------------------------------------------- shared memory (issue 6)
+
+
+def shm_entries() -> set[str]:
+    """This process's shared-memory segments (the pool names them hr_<pid>_...)."""
+    prefix = f"{_process.SHM_PREFIX}{os.getpid()}_"
+    return {n for n in os.listdir("/dev/shm") if n.startswith(prefix)}
+
+
+def assert_no_segments(timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while shm_entries():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"segments left in /dev/shm: {sorted(shm_entries())}")
+        time.sleep(0.02)
+
+
+def backing(x):
+    """What the array's memory belongs to: the object at the end of its base chain."""
+    b = x
+    while isinstance(b, np.ndarray) and b.base is not None:
+        b = b.base
+    if isinstance(b, memoryview):
+        b = b.obj
+    return type(b).__name__
+
+
+def describe_input(x):
+    """Whether the worker's input is backed by shared memory (an ``mmap``), and owns no data."""
+    return backing(x) == "mmap", bool(x.flags.owndata), x * 2
+
+
+def images(n=6):
+    rng = np.random.default_rng(6)
+    floats = rng.random((n, 224, 224, 3), dtype=np.float32)
+    bytes_ = rng.integers(0, 256, (n, 224, 224, 3), dtype=np.uint8)
+    return floats, bytes_
+
+
+needs_dev_shm = pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no /dev/shm")
+
+
+@pytest.mark.timeout(30)
+def test_images_round_trip_exactly_through_shared_memory():
+    floats, bytes_ = images()
+    ds = hr.Dataset.from_tensor_slices((floats, bytes_))
+    out = list(map_process(ds, lambda f, b: (f, b)))
+    for (f, b), ef, eb in zip(out, floats, bytes_, strict=True):
+        assert f.dtype == np.float32 and b.dtype == np.uint8
+        np.testing.assert_array_equal(f, ef)
+        np.testing.assert_array_equal(b, eb)
+    # Computed results (new arrays in the worker) too, one worker and two.
+    for n in (1, 2):
+        out = list(map_process(hr.Dataset.from_tensor_slices(floats), lambda f: f * 2 + 1, n=n))
+        for got, f in zip(out, floats, strict=True):
+            np.testing.assert_array_equal(got, f * 2 + 1)
+
+
+@pytest.mark.timeout(30)
+def test_worker_input_is_backed_by_shared_memory():
+    floats, _ = images(4)
+    out = list(map_process(hr.Dataset.from_tensor_slices(floats), describe_input))
+    for (in_shm, owndata, doubled), f in zip(out, floats, strict=True):
+        assert in_shm and not owndata
+        np.testing.assert_array_equal(doubled, f * 2)
+    # A small array stays in the pickle: the worker has its own copy.
+    small = np.arange(12, dtype=np.float32).reshape(4, 3)
+    out = list(map_process(hr.Dataset.from_tensor_slices(small), describe_input))
+    assert not any(in_shm for in_shm, _, _ in out)
+
+
+@pytest.mark.timeout(30)
+def test_results_are_backed_by_a_segment_until_freed():
+    """Pool.run's result arrays use the worker's result segment; while one is alive the
+    worker writes its next results elsewhere, so a kept result never changes."""
+    floats, _ = images(6)
+    pool = _process.ProcessMap(lambda f: f + 1, 1).start()
+    try:
+        kept = [pool.run(i, lambda: False, (f,)) for i, f in enumerate(floats)]
+        for got, f in zip(kept, floats, strict=True):
+            np.testing.assert_array_equal(got, f + 1)
+        # The first result sizes the segments (in band); then one segment per kept result,
+        # up to _RESULT_SEGMENTS, then in band again.
+        owners = [backing(k) for k in kept]
+        assert owners.count("mmap") == _process._RESULT_SEGMENTS, owners
+        assert owners[1] == "mmap"
+    finally:
+        pool.close()
+    assert_no_segments()
+    # Still readable after the pool unlinked the segments: the mapping lives with the arrays.
+    np.testing.assert_array_equal(kept[1], floats[1] + 1)
+
+
+@pytest.mark.timeout(30)
+def test_large_and_small_arrays_mixed_in_tuples_and_dicts():
+    floats, bytes_ = images(3)
+
+    def mix(f, b):
+        return {
+            "big": f,
+            "pair": (b, np.float32(f[0, 0, 0])),
+            "small": f[:2, :2, 0].copy(),
+            "view": f[::2, ::2],  # not contiguous: pickled in band
+            "text": b"abc",
+        }
+
+    out = list(map_process(hr.Dataset.from_tensor_slices((floats, bytes_)), mix))
+    for got, f, b in zip(out, floats, bytes_, strict=True):
+        np.testing.assert_array_equal(got["big"], f)
+        np.testing.assert_array_equal(got["pair"][0], b)
+        assert got["pair"][1] == f[0, 0, 0]
+        np.testing.assert_array_equal(got["small"], f[:2, :2, 0])
+        np.testing.assert_array_equal(got["view"], f[::2, ::2])
+        assert got["text"] == b"abc"
+
+
+@pytest.mark.timeout(30)
+def test_growing_elements_get_larger_segments():
+    sizes = [1, 300, 2_000, 50, 4_000]  # KiB-ish: below, above and well above a segment
+    arrays = [np.full(s * 256, s, dtype=np.float32) for s in sizes]
+    ds = hr.Dataset.from_generator(
+        lambda: iter(arrays), output_signature=hr.TensorSpec([None], hr.float32)
+    )
+    out = list(map_process(ds, lambda a: a * 2, n=1))
+    for got, a in zip(out, arrays, strict=True):
+        np.testing.assert_array_equal(got, a * 2)
+    gc.collect()
+    assert_no_segments()
+
+
+@needs_dev_shm
+@pytest.mark.timeout(30)
+def test_no_segment_outlives_its_pipeline():
+    floats, _ = images(8)
+    source = hr.Dataset.from_tensor_slices(floats)
+    assert_no_segments()
+
+    # Iterated to the end.
+    assert len(list(map_process(source, lambda f: f + 1))) == 8
+    gc.collect()
+    assert_no_segments()
+
+    # Dropped in the middle.
+    it = iter(map_process(source, lambda f: f + 1))
+    next(it)
+    assert shm_entries()  # in use while the pipeline runs
+    del it
+    gc.collect()
+    assert_no_segments()
+
+    # An exception in the consumer, then one in the function.
+    with pytest.raises(ValueError):
+        for i, _ in enumerate(map_process(source, lambda f: f + 1)):
+            if i == 3:
+                raise ValueError("consumer failed")
+    gc.collect()
+    assert_no_segments()
+
+    def fail(f):
+        if f[0, 0, 0] == floats[3][0, 0, 0]:
+            raise Odd("odd image")
+        return f
+
+    with pytest.raises(Odd):
+        list(map_process(source, fail))
+    gc.collect()
+    assert_no_segments()
+
+
+def kill_on_fourth(f):
+    if f[0, 0, 0] == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return f
+
+
+@needs_dev_shm
+@pytest.mark.timeout(30)
+def test_no_segment_outlives_a_killed_worker():
+    floats = np.stack([np.full((224, 224, 3), i, dtype=np.float32) for i in range(8)])
+    got = []
+    for x in map_process(hr.Dataset.from_tensor_slices(floats), kill_on_fourth).ignore_errors():
+        got.append(int(x[0, 0, 0]))
+    assert got == [0, 1, 2, 4, 5, 6, 7]
+    gc.collect()
+    assert_no_segments()
+
+
+CHILD = r"""
+import os, signal, sys, threading, time
+import numpy as np
+import headrace as hr
+
+def f(x):
+    time.sleep(0.01)
+    return x + 1
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    image = np.zeros((224, 224, 3), np.float32)
+    ds = hr.Dataset.from_tensors(image).repeat(200).map(
+        f, num_parallel_calls=2, executor="process", trace=False)
+    if mode == "sigint":
+        threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        try:
+            for _ in ds:
+                pass
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+    elif mode == "exit":
+        it = iter(ds)
+        next(it)
+        next(it)
+        sys.exit(0)  # the iterator still open: the atexit hook ends the pool
+    else:
+        assert len(list(ds)) == 200
+    print("done", os.getpid(), flush=True)
+"""
+
+
+@needs_dev_shm
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("mode", ["full", "sigint", "exit"])
+def test_no_segments_or_tracker_warnings_in_a_fresh_interpreter(tmp_path, mode):
+    import subprocess
+    import sys
+
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    result = subprocess.run(
+        [sys.executable, str(script), mode], capture_output=True, text=True, timeout=50
+    )
+    assert result.returncode == 0, result.stderr
+    pid = result.stdout.split()[-1] if "done" in result.stdout else None
+    if mode == "sigint":
+        assert "interrupted" in result.stdout
+    assert "resource_tracker" not in result.stderr and "leaked" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    if pid is not None:
+        prefix = f"{_process.SHM_PREFIX}{pid}_"
+        assert not [n for n in os.listdir("/dev/shm") if n.startswith(prefix)]
