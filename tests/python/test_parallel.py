@@ -81,10 +81,12 @@ def test_parallel_map_really_runs_calls_at_once_and_no_more_than_asked():
     assert elapsed < 0.6, elapsed  # sequentially: 40 x 20 ms = 0.8 s
 
 
-def test_autotune_parallelism_is_bounded_by_the_cores():
+def test_autotune_parallelism_is_bounded():
+    # Sleeping calls wait without a core: AUTOTUNE grows past the cores for them, up to 64
+    # (test_autotune_waiting.py); CPU-bound calls stay at the cores.
     got, most, _ = _concurrency(hr.AUTOTUNE, n=24)
     assert got == list(range(24))
-    assert 1 <= most <= CORES
+    assert 1 <= most <= max(64, CORES)
     if CORES >= 2:
         assert most >= 2
 

@@ -72,7 +72,7 @@ impl DatasetNode for MapNode {
             "map",
             input,
             Arc::new(move |chunk, first, cancel| f.call_many(chunk, first, cancel)),
-            parallelism.resolve(),
+            parallelism,
             ctx.deterministic(self.deterministic),
             ctx.cancel.clone(),
         )))
