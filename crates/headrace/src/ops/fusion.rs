@@ -58,9 +58,17 @@ fn use_counts(nodes: &[Node], output: &Output) -> Vec<usize> {
     uses
 }
 
-/// A decode the window decoder can stand in for.
-fn is_fusable_decode(op: &ImageOp) -> bool {
-    matches!(op, ImageOp::DecodeJpeg(_, 1) | ImageOp::DecodeImage(_))
+/// The decode op and its input, when `node` is a decode the window decoder (or the scaled
+/// decoder) can stand in for.
+fn fusable_decode(node: &Node) -> Option<(&ImageOp, usize)> {
+    match node {
+        Node::Image(op @ (ImageOp::DecodeJpeg(_, 1) | ImageOp::DecodeImage(_)), inputs)
+            if inputs.len() == 1 =>
+        {
+            Some((op, inputs[0]))
+        }
+        _ => None,
+    }
 }
 
 /// Fuses each decode whose only use is a crop into that crop's node. The crop node keeps
@@ -68,8 +76,11 @@ fn is_fusable_decode(op: &ImageOp) -> bool {
 pub(super) fn fuse_decode_and_crop(nodes: &mut [Node], output: &Output) {
     let uses = use_counts(nodes, output);
     for j in 0..nodes.len() {
+        // (A node with the wrong number of inputs is left alone: running it reports that.)
         let input = match &nodes[j] {
-            Node::Image(ImageOp::CropToBoundingBox(_) | ImageOp::CentralCrop(_), inputs) => {
+            Node::Image(ImageOp::CropToBoundingBox(_) | ImageOp::CentralCrop(_), inputs)
+                if inputs.len() == 1 =>
+            {
                 inputs[0]
             }
             Node::RandomImage {
@@ -79,13 +90,13 @@ pub(super) fn fuse_decode_and_crop(nodes: &mut [Node], output: &Output) {
             } => *input,
             _ => continue,
         };
-        let Node::Image(decode, decode_inputs) = &nodes[input] else {
+        let Some((decode, bytes)) = fusable_decode(&nodes[input]) else {
             continue;
         };
-        if uses[input] != 1 || !is_fusable_decode(decode) {
+        if uses[input] != 1 {
             continue;
         }
-        let (decode, bytes) = (decode.clone(), decode_inputs[0]);
+        let decode = decode.clone();
         match &mut nodes[j] {
             Node::Image(op, inputs) => {
                 let crop = std::mem::replace(op, ImageOp::Transpose);
@@ -112,15 +123,18 @@ pub(super) fn decode_at_reduced_scale(nodes: &mut [Node], output: &Output) -> bo
         let Node::Image(resize @ ImageOp::Resize { .. }, inputs) = &nodes[j] else {
             continue;
         };
-        let Node::Image(decode, decode_inputs) = &nodes[inputs[0]] else {
+        let [input] = inputs[..] else {
             continue;
         };
-        if uses[inputs[0]] != 1 || !is_fusable_decode(decode) {
+        let Some((decode, bytes)) = fusable_decode(&nodes[input]) else {
+            continue;
+        };
+        if uses[input] != 1 {
             continue;
         }
         let op =
             ImageOp::DecodeScaledThenResize(Box::new(decode.clone()), Box::new(resize.clone()));
-        nodes[j] = Node::Image(op, vec![decode_inputs[0]]);
+        nodes[j] = Node::Image(op, vec![bytes]);
         rewrote = true;
     }
     rewrote
@@ -457,6 +471,33 @@ mod tests {
                 run(&exact, &input, 0).map_err(|e| e.to_string())
             );
         }
+    }
+
+    /// Nodes with the wrong number of inputs (a graph built by hand) are not fused and do
+    /// not panic the rewrite; running them reports the problem.
+    #[test]
+    fn malformed_nodes_are_left_alone() {
+        let nodes = vec![
+            Node::Input(0),
+            Node::Image(ImageOp::DecodeJpeg(3, 1), vec![]),
+            Node::Image(ImageOp::CropToBoundingBox([0, 0, 1, 1]), vec![1, 0]),
+            Node::Image(ImageOp::DecodeJpeg(3, 1), vec![0, 0]),
+            Node::Image(
+                ImageOp::Resize {
+                    height: 2,
+                    width: 2,
+                    method: ResizeMethod::Bilinear,
+                    antialias: true,
+                    preserve_aspect_ratio: false,
+                },
+                vec![3],
+            ),
+        ];
+        let output = Output::Tuple(vec![Output::Node(2), Output::Node(4)]);
+        let g = Graph::new(nodes, output, "bad".into()).unwrap();
+        assert_eq!(fused_nodes(&g), 0);
+        assert!(g.approximated(&approximate()).is_none());
+        assert!(run(&g, &jpeg(true), 0).is_err());
     }
 
     #[test]
