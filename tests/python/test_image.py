@@ -394,3 +394,19 @@ def test_approximate_image_ops_is_close_and_only_when_asked():
         np.testing.assert_array_equal(
             next(iter(ds.map(aliased).with_options(options))), next(iter(ds.map(aliased)))
         )
+
+
+def test_a_bad_image_in_a_pipeline_names_the_element():
+    good = (IMAGES / "baseline420.jpg").read_bytes()
+    contents = np.array([good, good, b"not an image", good], dtype=object)
+
+    def decode(x):
+        return hr.image.decode_jpeg(x, channels=3)
+
+    for npc in (None, 2):
+        ds = hr.Dataset.from_tensor_slices(contents).map(decode, num_parallel_calls=npc)
+        with pytest.raises(hr.errors.InvalidArgumentError) as caught:
+            list(ds)
+        message = str(caught.value)
+        assert "decode on element 2: decode_jpeg: invalid JPEG data: not a JPEG" in message
+        assert len(list(ds.ignore_errors())) == 3

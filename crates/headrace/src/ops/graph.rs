@@ -320,8 +320,16 @@ impl MapFn for Graph {
         self.run(&element)
     }
 
+    /// An error names the function and the element's position in the map's input (a
+    /// corrupt image among thousands is then found at once).
     fn call_at(&self, element: Element, position: u64) -> Result<Element> {
-        self.run_at(&element, position)
+        self.run_at(&element, position).map_err(|e| {
+            if e.is_interruption() {
+                e
+            } else {
+                e.context(format_args!("{} on element {position}", self.name))
+            }
+        })
     }
 
     fn specialize(&self, options: &Options) -> Option<Arc<dyn MapFn>> {
