@@ -228,23 +228,43 @@ class Dataset:
           threads (the worker's traceback added as a note); a worker that dies gives
           ``hr.errors.WorkerError`` at its element, and a new worker takes its place.
 
+        - ``"auto"``: starts as ``"thread"`` and moves the stage to ``"process"`` (a pool as
+          above) when it measures that the GIL serialises the calls. Over a first window (at
+          least 0.2 s or 50 calls, ended by a call finishing) it times each call's thread CPU
+          time; it switches when two or more calls were in flight at once, the calls together
+          used about one core (0.6 to 1.25: more means they release the GIL, numpy-style;
+          less that they mostly wait, I/O or sleep) and each used at least 1 ms of CPU (a
+          worker process costs some 100-300 us per element). Otherwise the stage stays on
+          threads for good. Calls on threads are exactly ``"thread"``'s; the calls of the
+          window (and those in flight while the pool starts) run there. ``map_func`` is
+          pickled only when switching; one that cannot be stays on threads, without error.
+          With one call at a time (``num_parallel_calls`` None or 1, or one core) or on a
+          free-threaded Python without the GIL, it is ``"thread"``.
+
         A traced function ignores ``executor``: it never takes the GIL.
         """
         _callable("map_func", map_func)
         npc = _count("num_parallel_calls", num_parallel_calls, allow_none=True)
         det = None if deterministic is None else _flag("deterministic", deterministic)
-        if executor not in ("thread", "process"):
-            raise ValueError(f"map: executor must be 'thread' or 'process', got {executor!r}")
+        if executor not in ("thread", "process", "auto"):
+            raise ValueError(
+                f"map: executor must be 'thread', 'process' or 'auto', got {executor!r}"
+            )
         traced = tracing.trace(map_func, self.element_spec, "map") if trace else None
-        if traced is None and executor == "process":
+        if traced is None and executor in ("process", "auto"):
             # One worker per call that may run at once (AUTOTUNE: the engine's core count).
             processes = 1 if npc is None else _native.available_cores() if npc == AUTOTUNE else npc
             if processes < 1:
                 raise ValueError(
                     f"num_parallel_calls: expected a positive count or AUTOTUNE, got {npc}"
                 )
-            pool = _process.ProcessMap(map_func, processes)
-            return Dataset(self._native.map(pool, npc, det, None, True))
+            if executor == "process":
+                pool = _process.ProcessMap(map_func, processes)
+                return Dataset(self._native.map(pool, npc, det, None, True))
+            if processes > 1 and _process.auto_can_switch():
+                auto = _process.AutoMap(map_func, processes)
+                return Dataset(self._native.map(auto, npc, det, None, True))
+            # One call at a time, or no GIL: the GIL cannot serialise calls; threads.
         if traced is None:
             return Dataset(self._native.map(map_func, npc, det))
         base = self

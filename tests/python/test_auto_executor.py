@@ -1,0 +1,185 @@
+"""``map(fn, executor="auto")``: threads, moving to worker processes when the GIL serialises
+the calls (issue 6). The whole file runs in some 10-20 s on 2 cores."""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+import time
+
+import headrace as hr
+import numpy as np
+import pytest
+from headrace import _process
+from test_process_executor import assert_gone, workers
+
+pytestmark = pytest.mark.timeout(60)
+
+MAIN = os.getpid()
+
+
+def spin(x):
+    """A CPU-bound pure-Python call of ~10-20 ms, with the process that ran it."""
+    t = 0
+    for i in range(150_000):
+        t += i * int(x)
+    return t % 1000 + int(x), os.getpid()
+
+
+def expected_spin(n):
+    return [spin(x)[0] for x in range(n)]
+
+
+class Odd(Exception):
+    """A picklable exception of this module's own."""
+
+
+def spin_failing(x):
+    if int(x) in (2, 55):
+        raise Odd(f"element {int(x)} is odd")
+    return spin(x)
+
+
+def auto(ds, fn, n=2):
+    return ds.map(fn, num_parallel_calls=n, executor="auto", trace=False)
+
+
+def runner() -> _process.AutoRunner:
+    (r,) = _process.auto_runners()
+    return r
+
+
+@pytest.fixture(autouse=True)
+def no_live_runners():
+    gc.collect()
+    yield
+    gc.collect()
+
+
+def wait_mode(r, modes, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while r.mode not in modes:
+        assert time.monotonic() < deadline, r.mode
+        time.sleep(0.01)
+
+
+def test_cpu_bound_python_switches_to_processes_and_keeps_order():
+    n = 80
+    it = iter(auto(hr.Dataset.range(n), spin))
+    out = [(int(v), int(p)) for v, p in it]
+    assert [v for v, _ in out] == expected_spin(n)
+    r = runner()
+    assert r.mode in ("switching", "process"), (r.mode, r.cores, r.process_cores)
+    wait_mode(r, ("process",))
+    pids = r.pids()
+    assert pids and MAIN not in pids
+    # The first calls (the window) ran on threads, in this process.
+    assert out[0][1] == MAIN
+    # The same results, in order, as "thread"; a new iterator measures afresh.
+    threads = hr.Dataset.range(n).map(spin, num_parallel_calls=2, trace=False)
+    assert [int(v) for v, _ in threads] == [v for v, _ in out]
+    del it, r
+    gc.collect()
+    assert_gone(pids)
+
+
+def test_later_elements_run_in_worker_processes():
+    it = iter(auto(hr.Dataset.range(10_000), spin))
+    seen = set()
+    deadline = time.monotonic() + 30
+    while not (seen - {MAIN}):
+        assert time.monotonic() < deadline, "never moved to processes"
+        seen.add(int(next(it)[1]))
+    pids = runner().pids()
+    assert seen - {MAIN} <= set(pids)
+    del it
+    gc.collect()
+    assert_gone(pids)
+
+
+def test_sleeping_function_stays_on_threads():
+    def nap(x):
+        time.sleep(0.01)
+        return int(x), os.getpid()
+
+    it = iter(auto(hr.Dataset.range(60), nap))
+    out = [(int(v), int(p)) for v, p in it]
+    assert out == [(x, MAIN) for x in range(60)]
+    assert runner().mode == "thread"
+    assert not workers()
+
+
+def test_numpy_releasing_the_gil_stays_on_threads():
+    # np.sort releases the GIL: two calls use two cores. (Not np.linalg: OpenBLAS's LAPACK
+    # needs more stack than the engine's threads have.)
+    a = np.random.default_rng(0).random(2_000_000)
+
+    def sort(x):
+        np.sort(a)
+        return int(x), os.getpid()
+
+    it = iter(auto(hr.Dataset.range(60), sort))
+    out = [(int(v), int(p)) for v, p in it]
+    r = runner()
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: numpy cannot run two calls at once")
+    assert r.mode == "thread", (r.cores, r.process_cores)
+    assert out == [(x, MAIN) for x in range(60)]
+    assert not workers()
+
+
+def test_unpicklable_function_stays_on_threads_without_error():
+    lock = threading.Lock()  # cannot be pickled, even by cloudpickle
+
+    def spin_locked(x):
+        with lock:
+            pass
+        return spin(x)
+
+    n = 60
+    it = iter(auto(hr.Dataset.range(n), spin_locked))
+    out = [(int(v), int(p)) for v, p in it]
+    assert [v for v, _ in out] == expected_spin(n)
+    assert all(p == MAIN for _, p in out)
+    r = runner()
+    wait_mode(r, ("thread",))
+    assert not workers()
+
+
+def test_exceptions_are_the_same_before_and_after_the_switch():
+    n = 80
+    results, errors = [], []
+    it = iter(auto(hr.Dataset.range(n), spin_failing))
+    while True:
+        try:
+            v, p = next(it)
+            results.append((int(v), int(p)))
+        except StopIteration:
+            break
+        except Odd as e:
+            errors.append(str(e))
+    assert errors == ["element 2 is odd", "element 55 is odd"]
+    want = [v for x, v in enumerate(expected_spin(n)) if x not in (2, 55)]
+    assert [v for v, _ in results] == want
+    r = runner()
+    wait_mode(r, ("process",))
+    # Element 2 ran on a thread (the window), element 55 in a worker process.
+    assert results[1][1] == MAIN and results[-1][1] != MAIN
+    pids = r.pids()
+    del it, r
+    gc.collect()
+    assert_gone(pids)
+
+
+def test_one_call_at_a_time_is_plain_threads():
+    ds = hr.Dataset.range(5).map(spin, executor="auto", trace=False)
+    assert [int(p) for _, p in ds] == [MAIN] * 5
+    assert not _process.auto_runners()
+
+
+def test_free_threaded_python_keeps_threads(monkeypatch):
+    monkeypatch.setattr(_process.sys, "_is_gil_enabled", lambda: False, raising=False)
+    ds = auto(hr.Dataset.range(5), spin)
+    assert [int(p) for _, p in ds] == [MAIN] * 5
+    assert not _process.auto_runners()
