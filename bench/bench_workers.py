@@ -7,7 +7,9 @@ Figures (issue 6: worker processes):
      1.8x faster than serial with 2 processes on 2 cores (tf.data: about 1.0x: the GIL).
      Each headrace run builds a new iterator, so the time includes starting its 2 workers
      (from the fork server, a few ms each). headrace's threads (``executor="thread"``) are
-     shown for reference: they hold the GIL, as tf.py_function does.
+     shown for reference: they hold the GIL, as tf.py_function does. ``executor="auto"``
+     starts on threads, measures, and moves to processes: its first calls (the window, at
+     least 0.2 s, and those in flight while the pool starts) run on threads.
 
   2. A 224x224x3 float32 image to a worker and back (identity function), 500 elements: the
      microseconds per element the trip costs over the function (which costs ~0), with 2
@@ -31,6 +33,7 @@ from collections.abc import Callable
 
 import headrace as hr
 import numpy as np
+from headrace import _process
 
 ELEMENTS = 8
 IMAGES = 500
@@ -119,6 +122,23 @@ def main() -> None:
         theirs,
         serial,
     )
+    auto = hr.Dataset.range(ELEMENTS).map(busy_element, num_parallel_calls=2, executor="auto")
+    on_threads: list[int] = []
+
+    def run_auto() -> None:
+        it = iter(auto)
+        assert [int(v) for v in it] == expected
+        (runner,) = _process.auto_runners()
+        on_threads.append(runner.calls_on_threads)
+        del it, runner
+
+    row(
+        'busy x8: executor="auto", 2 calls (tf: AUTOTUNE)',
+        seconds(run_auto, args.repeats),
+        theirs,
+        serial,
+    )
+    print(f"  auto: calls run on threads before the switch, per run: {on_threads}")
     sleeping(tf, args.repeats)
     transfer(args.repeats)
 
