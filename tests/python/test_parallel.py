@@ -3,6 +3,8 @@ deterministic=False, bounded concurrency."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -236,3 +238,21 @@ def test_iterating_from_a_python_thread():
     assert not t.is_alive()
     flat = [v for b in out["v"] for v in b]
     assert flat == [busy(i) for i in range(500)]
+
+
+def test_engine_threads_have_a_stack_large_enough_for_lapack():
+    # numpy's linalg.inv of a 600x600 matrix (OpenBLAS's LAPACK) overflowed the 2 MiB default
+    # stack of Rust threads and killed the process; engine threads now have 8 MiB. Run in a
+    # child process, so that a regression fails this test rather than the whole run.
+    script = (
+        "import numpy as np, headrace as hr\n"
+        "m = np.random.default_rng(0).standard_normal((4, 600, 600)) + 600 * np.eye(600)\n"
+        "ds = hr.Dataset.from_tensor_slices(m).map(np.linalg.inv, num_parallel_calls=2)\n"
+        "out = list(ds)\n"
+        "assert np.abs(out[0] @ m[0] - np.eye(600)).max() < 1e-8\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", (done.returncode, done.stderr)

@@ -2,6 +2,12 @@
 
 use std::thread::JoinHandle;
 
+/// The stack of a worker thread: 8 MiB, the main thread's and a Python thread's usual size.
+/// Rust's default of 2 MiB is too small for the C code user functions call: numpy's
+/// `linalg.inv` of a 600x600 matrix (OpenBLAS's LAPACK) overflowed it and crashed the
+/// process. Untouched pages of the stack cost no memory.
+pub const WORKER_STACK_BYTES: usize = 8 << 20;
+
 /// The threads a stage started. Dropping it joins them: the owner cancels first, so the
 /// join is prompt, and no thread outlives the iterator that started it.
 #[derive(Default)]
@@ -17,6 +23,7 @@ impl Workers {
     pub fn spawn(&mut self, name: String, f: impl FnOnce() + Send + 'static) {
         let handle = std::thread::Builder::new()
             .name(name)
+            .stack_size(WORKER_STACK_BYTES)
             .spawn(f)
             .expect("spawning a headrace worker thread");
         self.handles.push(handle);
