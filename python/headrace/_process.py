@@ -210,6 +210,9 @@ def dumps_function(fn: Callable[..., Any], name: str) -> bytes:
 class ProcessMap:
     """What ``Dataset.map`` hands the engine for ``executor="process"``."""
 
+    # How the stage describes itself: ``fn (python, processes)``.
+    executor = "processes"
+
     def __init__(self, fn: Callable[..., Any], processes: int) -> None:
         self.name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
         self.processes = processes
@@ -248,6 +251,7 @@ _AUTO_MAX_WINDOWS = 10
 
 # Every live auto runner (for tests: their ``mode``).
 _AUTO_RUNNERS: weakref.WeakSet[AutoRunner] = weakref.WeakSet()
+_auto_serials = itertools.count()
 
 
 def auto_can_switch() -> bool:
@@ -257,8 +261,8 @@ def auto_can_switch() -> bool:
 
 
 def auto_runners() -> list[AutoRunner]:
-    """The auto runners of the running pipelines (for tests)."""
-    return list(_AUTO_RUNNERS)
+    """The auto runners of the running pipelines, oldest first (for tests)."""
+    return sorted(_AUTO_RUNNERS, key=lambda r: r.serial)
 
 
 class AutoMap:
@@ -267,6 +271,8 @@ class AutoMap:
     the engine threads and moves to a pool of ``processes`` workers only when it measures
     that the GIL serialises the calls. ``fn`` is pickled only then; a function that cannot
     be pickled stays on threads."""
+
+    executor = "auto"
 
     def __init__(self, fn: Callable[..., Any], processes: int) -> None:
         self.name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
@@ -314,6 +320,7 @@ class AutoRunner:
         self.cores = 0.0
         self.process_cores = 0.0
         self.calls_on_threads = 0
+        self.serial = next(_auto_serials)
         _AUTO_RUNNERS.add(self)
 
     def _reset_window(self) -> None:
@@ -415,6 +422,13 @@ class AutoRunner:
             self.mode = "thread"
         if pool is not None:
             pool.close()
+
+    @property
+    def direct(self) -> Callable[..., Any] | None:
+        """The function itself once the stage has settled on threads for good: the engine
+        then calls it directly, without this runner (``calls_on_threads`` stops counting);
+        ``None`` while measuring or on processes."""
+        return self._fn if self.mode == "thread" and self._pool is None else None
 
     def pids(self) -> list[int]:
         """The worker processes' ids (none while on threads)."""

@@ -231,13 +231,15 @@ class Dataset:
         - ``"auto"``: starts as ``"thread"`` and moves the stage to ``"process"`` (a pool as
           above) when it measures that the GIL serialises the calls. Over a first window (at
           least 0.2 s or 50 calls, ended by a call finishing) it times each call's thread CPU
-          time; it switches when two or more calls were in flight at once, the calls together
-          used about one core (0.6 to 1.25: more means they release the GIL, numpy-style;
-          less that they mostly wait, I/O or sleep) and each used at least 1 ms of CPU (a
-          worker process costs some 100-300 us per element). Otherwise the stage stays on
-          threads for good. Calls on threads are exactly ``"thread"``'s; the calls of the
-          window (and those in flight while the pool starts) run there. ``map_func`` is
-          pickled only when switching; one that cannot be stays on threads, without error.
+          time; it switches when two or more calls were in flight at once, their threads
+          used at least 0.4 of a core together (less: they mostly wait, I/O or sleep), the
+          whole process at most 1.3 cores (more: the calls release the GIL, numpy-style) and
+          each call used at least 1 ms of CPU (a worker process costs some 100-300 us per
+          element). Otherwise the stage stays on threads for good, and the engine then calls
+          ``map_func`` directly, at ``"thread"``'s cost. Calls on threads are exactly
+          ``"thread"``'s; the calls of the window (and those in flight while the pool
+          starts) run there. ``map_func`` is pickled only when switching; one that cannot be
+          stays on threads, without error.
           With one call at a time (``num_parallel_calls`` None or 1, or one core) or on a
           free-threaded Python without the GIL, it is ``"thread"``.
 

@@ -46,8 +46,8 @@ def auto(ds, fn, n=2):
 
 
 def runner() -> _process.AutoRunner:
-    (r,) = _process.auto_runners()
-    return r
+    """The runner of the pipeline made last (a failed test may leave an older one alive)."""
+    return _process.auto_runners()[-1]
 
 
 @pytest.fixture(autouse=True)
@@ -103,16 +103,21 @@ def test_sleeping_function_stays_on_threads():
         time.sleep(0.01)
         return int(x), os.getpid()
 
-    it = iter(auto(hr.Dataset.range(60), nap))
+    ds = auto(hr.Dataset.range(60), nap)
+    assert "nap (python, auto)" in repr(ds)
+    it = iter(ds)
     out = [(int(v), int(p)) for v, p in it]
     assert out == [(x, MAIN) for x in range(60)]
-    assert runner().mode == "thread"
+    r = runner()
+    assert r.mode == "thread"
+    # Once settled, the engine calls nap itself (r.direct), no longer through the runner.
+    assert r.direct is not None
+    assert r.calls_on_threads < 60
     assert not workers()
 
 
 def test_numpy_releasing_the_gil_stays_on_threads():
-    # np.sort releases the GIL: two calls use two cores. (Not np.linalg: OpenBLAS's LAPACK
-    # needs more stack than the engine's threads have.)
+    # np.sort releases the GIL: two calls use two cores.
     a = np.random.default_rng(0).random(2_000_000)
 
     def sort(x):
@@ -124,6 +129,10 @@ def test_numpy_releasing_the_gil_stays_on_threads():
     r = runner()
     if (os.cpu_count() or 1) < 2:
         pytest.skip("one core: numpy cannot run two calls at once")
+    if r.process_cores < 1.5:
+        # The premise failed: the machine (busy with other work) did not give the two sorts
+        # two cores, and then they look like GIL-bound calls, rightly.
+        pytest.skip(f"the two sorts got {r.process_cores:.2f} cores, not two")
     assert r.mode == "thread", (r.cores, r.process_cores)
     assert out == [(x, MAIN) for x in range(60)]
     assert not workers()
@@ -173,13 +182,15 @@ def test_exceptions_are_the_same_before_and_after_the_switch():
 
 
 def test_one_call_at_a_time_is_plain_threads():
+    before = set(_process.auto_runners())
     ds = hr.Dataset.range(5).map(spin, executor="auto", trace=False)
     assert [int(p) for _, p in ds] == [MAIN] * 5
-    assert not _process.auto_runners()
+    assert set(_process.auto_runners()) <= before, "no runner was made"
 
 
 def test_free_threaded_python_keeps_threads(monkeypatch):
     monkeypatch.setattr(_process.sys, "_is_gil_enabled", lambda: False, raising=False)
+    before = set(_process.auto_runners())
     ds = auto(hr.Dataset.range(5), spin)
     assert [int(p) for _, p in ds] == [MAIN] * 5
-    assert not _process.auto_runners()
+    assert set(_process.auto_runners()) <= before, "no runner was made"

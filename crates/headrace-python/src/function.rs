@@ -1,7 +1,7 @@
 //! Python callables as engine functions. Each call takes the GIL only while in Python; a
 //! chunk of elements is processed under one acquisition (see `MapFn::call_many`).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use headrace::dataset::generator::IteratorFactory;
 use headrace::dataset::{
@@ -203,14 +203,18 @@ impl ElementIterator for PyIterSource {
 pub struct PyProcessMapFn {
     factory: Py<PyAny>,
     name: String,
+    /// "processes" or "auto", for descriptions.
+    executor: String,
 }
 
 impl PyProcessMapFn {
     pub fn new(factory: &Bound<'_, PyAny>) -> PyResult<PyProcessMapFn> {
         let name = factory.getattr("name")?.extract()?;
+        let executor = factory.getattr("executor")?.extract()?;
         Ok(PyProcessMapFn {
             factory: factory.clone().unbind(),
             name,
+            executor,
         })
     }
 
@@ -238,14 +242,20 @@ impl MapFn for PyProcessMapFn {
                 Ok(Pool(Some(pool.unbind())))
             })
         })?;
+        let may_settle = Python::attach(|py| {
+            let pool = pool.0.as_ref().expect("a pool is closed only on drop");
+            pool.bind(py).hasattr("direct").unwrap_or(false)
+        });
         Ok(Some(Arc::new(PooledMapFn {
             pool,
-            name: self.name.clone(),
+            description: format!("{} (python, {})", self.name, self.executor),
+            may_settle,
+            direct: OnceLock::new(),
         })))
     }
 
     fn describe(&self) -> String {
-        format!("{} (python, processes)", self.name)
+        format!("{} (python, {})", self.name, self.executor)
     }
 }
 
@@ -273,7 +283,14 @@ impl Drop for Pool {
 /// The function a process map's stage runs: hands each element to the pipeline's pool.
 struct PooledMapFn {
     pool: Arc<Pool>,
-    name: String,
+    /// `fn (python, processes)` or `fn (python, auto)`.
+    description: String,
+    /// Whether the pool is an `executor="auto"` runner, which may settle on threads for
+    /// good (its `direct` attribute is then the function itself).
+    may_settle: bool,
+    /// The function, once the runner has settled on threads: called here directly, as
+    /// `executor="thread"` calls it, without the runner's per-call cost in Python.
+    direct: OnceLock<PyFunction>,
 }
 
 impl PooledMapFn {
@@ -286,6 +303,15 @@ impl PooledMapFn {
     ) -> Result<Element> {
         let run = || -> PyResult<Element> {
             let pool = self.pool.0.as_ref().expect("a pool is closed only on drop");
+            if self.direct.get().is_none() && self.may_settle {
+                let direct = pool.bind(py).getattr("direct")?;
+                if !direct.is_none() {
+                    let _ = self.direct.set(PyFunction::new(&direct, "map_func")?);
+                }
+            }
+            if let Some(f) = self.direct.get() {
+                return result_to_element(&f.invoke(py, element)?);
+            }
             let args = match element {
                 Element::Tuple(items) => PyTuple::new(
                     py,
@@ -338,7 +364,7 @@ impl MapFn for PooledMapFn {
     }
 
     fn describe(&self) -> String {
-        format!("{} (python, processes)", self.name)
+        self.description.clone()
     }
 }
 
