@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 import headrace as hr
 import numpy as np
-from headrace import _process
+from headrace import _auto
 
 ELEMENTS = 8
 IMAGES = 500
@@ -128,7 +128,7 @@ def main() -> None:
     def run_auto() -> None:
         it = iter(auto)
         assert [int(v) for v in it] == expected
-        runner = _process.auto_runners()[-1]
+        runner = _auto.auto_runners()[-1]
         on_threads.append(runner.calls_on_threads)
         del it, runner
 

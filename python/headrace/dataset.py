@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _native, _process, math, tracing
+from . import _auto, _native, _process, math, tracing
 from .composite import RaggedTensor, SparseTensor
 from .dtypes import DType, as_dtype, int64
 from .options import Options
@@ -263,8 +263,8 @@ class Dataset:
             if executor == "process":
                 pool = _process.ProcessMap(map_func, processes)
                 return Dataset(self._native.map(pool, npc, det, None, True))
-            if processes > 1 and _process.auto_can_switch():
-                auto = _process.AutoMap(map_func, processes)
+            if processes > 1 and _auto.auto_can_switch():
+                auto = _auto.AutoMap(map_func, processes)
                 return Dataset(self._native.map(auto, npc, det, None, True))
             # One call at a time, or no GIL: the GIL cannot serialise calls; threads.
         if traced is None:

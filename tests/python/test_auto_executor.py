@@ -11,7 +11,7 @@ import time
 import headrace as hr
 import numpy as np
 import pytest
-from headrace import _process
+from headrace import _auto
 from test_process_executor import assert_gone, workers
 
 pytestmark = pytest.mark.timeout(60)
@@ -45,9 +45,9 @@ def auto(ds, fn, n=2):
     return ds.map(fn, num_parallel_calls=n, executor="auto", trace=False)
 
 
-def runner() -> _process.AutoRunner:
+def runner() -> _auto.AutoRunner:
     """The runner of the pipeline made last (a failed test may leave an older one alive)."""
-    return _process.auto_runners()[-1]
+    return _auto.auto_runners()[-1]
 
 
 @pytest.fixture(autouse=True)
@@ -182,15 +182,15 @@ def test_exceptions_are_the_same_before_and_after_the_switch():
 
 
 def test_one_call_at_a_time_is_plain_threads():
-    before = set(_process.auto_runners())
+    before = set(_auto.auto_runners())
     ds = hr.Dataset.range(5).map(spin, executor="auto", trace=False)
     assert [int(p) for _, p in ds] == [MAIN] * 5
-    assert set(_process.auto_runners()) <= before, "no runner was made"
+    assert set(_auto.auto_runners()) <= before, "no runner was made"
 
 
 def test_free_threaded_python_keeps_threads(monkeypatch):
-    monkeypatch.setattr(_process.sys, "_is_gil_enabled", lambda: False, raising=False)
-    before = set(_process.auto_runners())
+    monkeypatch.setattr(_auto.sys, "_is_gil_enabled", lambda: False, raising=False)
+    before = set(_auto.auto_runners())
     ds = auto(hr.Dataset.range(5), spin)
     assert [int(p) for _, p in ds] == [MAIN] * 5
-    assert set(_process.auto_runners()) <= before, "no runner was made"
+    assert set(_auto.auto_runners()) <= before, "no runner was made"

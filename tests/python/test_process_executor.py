@@ -17,7 +17,7 @@ import time
 import headrace as hr
 import numpy as np
 import pytest
-from headrace import _process
+from headrace import _process, _shared_memory
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -284,7 +284,7 @@ def test_pools_close_at_interpreter_exit_hook():
 
 def shm_entries() -> set[str]:
     """This process's shared-memory segments (the pool names them hr_<pid>_...)."""
-    prefix = f"{_process.SHM_PREFIX}{os.getpid()}_"
+    prefix = f"{_shared_memory.SHM_PREFIX}{os.getpid()}_"
     return {n for n in os.listdir("/dev/shm") if n.startswith(prefix)}
 
 
@@ -517,5 +517,5 @@ def test_no_segments_or_tracker_warnings_in_a_fresh_interpreter(tmp_path, mode):
     assert "resource_tracker" not in result.stderr and "leaked" not in result.stderr, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     if pid is not None:
-        prefix = f"{_process.SHM_PREFIX}{pid}_"
+        prefix = f"{_shared_memory.SHM_PREFIX}{pid}_"
         assert not [n for n in os.listdir("/dev/shm") if n.startswith(prefix)]

@@ -1,0 +1,237 @@
+"""``map(fn, executor="auto")``: a Python function that starts on the engine's threads and
+moves to a pool of worker processes (``_process``) when the GIL serialises its calls.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from ._process import Pool, dumps_function
+
+
+def gil_enabled() -> bool:
+    """False on a free-threaded CPython (3.13t and later) running without the GIL."""
+    check = getattr(sys, "_is_gil_enabled", None)
+    return True if check is None else bool(check())
+
+
+# executor="auto": the measurement window ends at the first call to finish once both
+# _AUTO_MIN_WINDOW_S have passed since the first call started (or _AUTO_MAX_CALLS calls have
+# finished) and at least one call has finished.
+_AUTO_MIN_WINDOW_S = 0.2
+_AUTO_MAX_CALLS = 50
+# The stage moves to processes when, over the window, calls overlapped (two or more in flight
+# at once), their threads used at least _AUTO_CORES_LOW cores together (below: they mostly
+# wait, on I/O or a sleep), and the whole process at most _AUTO_CORES_HIGH: about one core
+# of Python while several calls wanted it is the GIL serialising them. More means that the
+# calls release the GIL and already run in parallel (numpy, and the BLAS threads it starts,
+# whose time the calling thread's clock does not see). On 2 vCPUs the GIL's hand-offs
+# between two CPU-bound threads leave the calls some 0.75 to 0.95 of a core.
+_AUTO_CORES_LOW = 0.4
+_AUTO_CORES_HIGH = 1.3
+# ... and each call used at least this much CPU on average: a worker process costs some
+# 100-300 us per element (pickling, pipe, wake-ups), more than a short call could gain.
+_AUTO_MIN_CALL_CPU_S = 0.001
+# Windows without overlapping calls (the consumer is slower than the stage) are measured
+# again, this many times at most; then the stage stays on threads.
+_AUTO_MAX_WINDOWS = 10
+
+# Every live auto runner (for tests: their ``mode``).
+_AUTO_RUNNERS: weakref.WeakSet[AutoRunner] = weakref.WeakSet()
+_auto_serials = itertools.count()
+
+
+def auto_can_switch() -> bool:
+    """Whether ``executor="auto"`` could ever move a stage to processes here: the GIL is on,
+    and other threads' CPU clocks can be read (Linux, macOS)."""
+    return gil_enabled() and hasattr(time, "pthread_getcpuclockid")
+
+
+def auto_runners() -> list[AutoRunner]:
+    """The auto runners of the running pipelines, oldest first (for tests)."""
+    return sorted(_AUTO_RUNNERS, key=lambda r: r.serial)
+
+
+class AutoMap:
+    """What ``Dataset.map`` hands the engine for ``executor="auto"``: the same interface as
+    ``ProcessMap`` (``start()`` per running pipeline), but each pipeline's runner starts on
+    the engine threads and moves to a pool of ``processes`` workers only when it measures
+    that the GIL serialises the calls. ``fn`` is pickled only then; a function that cannot
+    be pickled stays on threads."""
+
+    executor = "auto"
+
+    def __init__(self, fn: Callable[..., Any], processes: int) -> None:
+        self.name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
+        self.processes = processes
+        self._fn = fn
+        self._fn_bytes: bytes | None = None
+        self._unpicklable = False
+        self._lock = threading.Lock()
+
+    def fn_bytes(self) -> bytes | None:
+        """``fn`` pickled (once, for every pipeline), or None when it cannot be."""
+        with self._lock:
+            if self._fn_bytes is None and not self._unpicklable:
+                try:
+                    self._fn_bytes = dumps_function(self._fn, self.name)
+                except TypeError:
+                    self._unpicklable = True
+            return self._fn_bytes
+
+    def start(self) -> AutoRunner:
+        return AutoRunner(self)
+
+
+class AutoRunner:
+    """One running pipeline's ``executor="auto"`` stage.
+
+    ``mode`` is "measuring" (calls run on the calling engine thread, each timed), then
+    "thread" for good, or "process" once the pool has started ("switching" while it starts:
+    calls still run on threads). Calls on threads are exactly ``executor="thread"``'s: the
+    same results and exceptions."""
+
+    def __init__(self, auto: AutoMap) -> None:
+        self._auto = auto
+        self._fn = auto._fn
+        self._lock = threading.Lock()
+        self.mode = "measuring"
+        self._pool: Pool | None = None
+        self._closed = False
+        # The window: when its first call started, the CPU time and count of the calls that
+        # finished in it, the calls in flight (key -> thread CPU clock, CPU time at start)
+        # and the most in flight at once.
+        self._windows = 0
+        self._reset_window()
+        # What the decision saw (for tests and the benchmark).
+        self.cores = 0.0
+        self.process_cores = 0.0
+        self.calls_on_threads = 0
+        self.serial = next(_auto_serials)
+        _AUTO_RUNNERS.add(self)
+
+    def _reset_window(self) -> None:
+        self._start: float | None = None
+        self._process_cpu = 0.0
+        self._cpu = 0.0
+        self._done = 0
+        self._inflight: dict[int, tuple[int, float]] = {}
+        self._most = 0
+        self._keys = itertools.count()
+
+    def run(self, position: int | None, cancelled: Callable[[], bool], args: tuple) -> Any:
+        pool = self._pool
+        if pool is not None:
+            return pool.run(position, cancelled, args)
+        if self.mode != "measuring":
+            self.calls_on_threads += 1
+            return self._fn(*args)
+        return self._measured(args)
+
+    def _measured(self, args: tuple) -> Any:
+        clock = time.pthread_getcpuclockid(threading.get_ident())
+        wall = time.perf_counter()
+        cpu = time.clock_gettime(clock)
+        with self._lock:
+            key = next(self._keys)
+            if self._start is None:
+                self._start = wall
+                self._process_cpu = time.process_time()
+            self._inflight[key] = (clock, cpu)
+            self._most = max(self._most, len(self._inflight))
+        try:
+            return self._fn(*args)
+        finally:
+            used = time.clock_gettime(clock) - cpu
+            switch = False
+            with self._lock:
+                self.calls_on_threads += 1
+                if self._inflight.pop(key, None) is not None:
+                    self._cpu += used
+                    self._done += 1
+                    if self.mode == "measuring":
+                        switch = self._decide(time.perf_counter())
+            if switch:
+                # Started aside, so that this call's element is not held up meanwhile.
+                threading.Thread(
+                    target=self._switch, name=f"headrace-auto-{self._auto.name}", daemon=True
+                ).start()
+
+    def _decide(self, now: float) -> bool:
+        """At the end of a window (under the lock): whether to move to processes; sets
+        ``mode`` to "thread" (for good) or "switching", or starts a new window."""
+        assert self._start is not None
+        elapsed = now - self._start
+        if self._done < _AUTO_MAX_CALLS and elapsed < _AUTO_MIN_WINDOW_S:
+            return False
+        # The calls still in flight count with the CPU time they have used so far.
+        cpu = self._cpu
+        for clock, start in self._inflight.values():
+            try:
+                cpu += time.clock_gettime(clock) - start
+            except OSError:
+                pass
+        self.cores = cpu / elapsed if elapsed > 0 else 0.0
+        self.process_cores = (time.process_time() - self._process_cpu) / elapsed if elapsed else 0.0
+        if self._most < 2:
+            # The calls never overlapped: the GIL cannot have been in their way. Measured
+            # again (the consumer may speed up), a few times.
+            self._windows += 1
+            if self._windows >= _AUTO_MAX_WINDOWS:
+                self.mode = "thread"
+            else:
+                self._reset_window()
+            return False
+        serialised = (
+            self.cores >= _AUTO_CORES_LOW
+            and self.process_cores <= _AUTO_CORES_HIGH
+            and self._cpu / self._done >= _AUTO_MIN_CALL_CPU_S
+        )
+        self.mode = "switching" if serialised else "thread"
+        return serialised
+
+    def _switch(self) -> None:
+        """Starts the pool (outside the lock: other calls go on on threads meanwhile) and
+        routes the later calls to it; stays on threads if ``fn`` cannot be pickled or the
+        pool cannot start."""
+        fn_bytes = self._auto.fn_bytes()
+        pool = None
+        if fn_bytes is not None:
+            try:
+                pool = Pool(fn_bytes, self._auto.processes, self._auto.name)
+            except Exception:
+                pool = None
+        with self._lock:
+            if pool is not None and not self._closed:
+                self._pool = pool
+                self.mode = "process"
+                return
+            self.mode = "thread"
+        if pool is not None:
+            pool.close()
+
+    @property
+    def direct(self) -> Callable[..., Any] | None:
+        """The function itself once the stage has settled on threads for good: the engine
+        then calls it directly, without this runner (``calls_on_threads`` stops counting);
+        ``None`` while measuring or on processes."""
+        return self._fn if self.mode == "thread" and self._pool is None else None
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids (none while on threads)."""
+        pool = self._pool
+        return pool.pids() if pool is not None else []
+
+    def close(self) -> None:
+        """Ends the pool, if one started. Idempotent."""
+        with self._lock:
+            self._closed = True
+            pool = self._pool
+        if pool is not None:
+            pool.close()
