@@ -33,6 +33,7 @@ from collections.abc import Callable
 
 import headrace as hr
 import numpy as np
+from bench_core import load_tf
 from headrace import _auto
 
 ELEMENTS = 8
@@ -60,15 +61,6 @@ def seconds(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def load_tf() -> object | None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        import tensorflow as tf
-    except ImportError:
-        return None
-    return tf
 
 
 def row(name: str, ours: float, theirs: float | None, serial: float, target: str = "") -> None:

@@ -291,19 +291,18 @@ fn list_to_tensor(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     let np = py.import("numpy")?;
     let mut arr = np.call_method1("asarray", (obj,))?;
     let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
-    if kind == "S" || kind == "U" {
-        // numpy's fixed-width strings drop trailing NUL bytes (b"ab\0" becomes b"ab"): keep
-        // each string whole, as tf.constant does.
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("dtype", py.import("builtins")?.getattr("object")?)?;
-        arr = np.call_method("asarray", (obj,), Some(&kwargs))?;
-    }
-    if arr.getattr("dtype")?.getattr("kind")?.extract::<String>()? == "O" {
-        // Strings (of mixed types, bytes and str, or with trailing NULs), or ragged lists.
+    if matches!(kind.as_str(), "O" | "S" | "U") {
+        // Strings (of mixed types, bytes and str), or ragged lists. numpy's fixed-width
+        // strings ("S", "U") drop trailing NUL bytes (b"ab\0" becomes b"ab"): those are made
+        // again as objects, keeping each string whole, as tf.constant does.
+        if kind != "O" {
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("dtype", py.import("builtins")?.getattr("object")?)?;
+            arr = np.call_method("asarray", (obj,), Some(&kwargs))?;
+        }
         return object_array_to_tensor(arr.cast::<PyUntypedArray>()?);
     }
     if only_python_literals(obj)? {
-        let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
         let narrowed = match kind.as_str() {
             "i" => {
                 let empty = arr.getattr("size")?.extract::<usize>()? == 0;

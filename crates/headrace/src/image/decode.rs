@@ -163,7 +163,6 @@ pub(crate) fn jpeg_out_channels(channels: u8, file_color_space: J_COLOR_SPACE) -
 /// for grayscale, else 3), 1 is grayscale, 3 is RGB. `ratio` (1, 2, 4, 8) downscales while
 /// decoding, as libjpeg's DCT scaling does.
 pub fn decode_jpeg(contents: &[u8], channels: u8, ratio: u8) -> Result<Tensor> {
-    const OP: &str = "decode_jpeg";
     check_jpeg_channels(channels)?;
     if !matches!(ratio, 1 | 2 | 4 | 8) {
         return Err(Error::argument(
@@ -171,6 +170,19 @@ pub fn decode_jpeg(contents: &[u8], channels: u8, ratio: u8) -> Result<Tensor> {
             format!("must be 1, 2, 4 or 8, got {ratio}"),
         ));
     }
+    decode_jpeg_scaled_by(contents, channels, |_, _| ratio)
+}
+
+/// [`decode_jpeg`] with the `ratio` (1, 2, 4 or 8) chosen by `ratio_for(height, width)`
+/// from the header's size, so that a caller sizing the decode to the image reads the header
+/// once (`approximate_image_ops`).
+pub(crate) fn decode_jpeg_scaled_by(
+    contents: &[u8],
+    channels: u8,
+    ratio_for: impl FnOnce(usize, usize) -> u8,
+) -> Result<Tensor> {
+    const OP: &str = "decode_jpeg";
+    check_jpeg_channels(channels)?;
     if !is_jpeg(contents) {
         return Err(jpeg_error(OP, "not a JPEG (no SOI marker)"));
     }
@@ -180,6 +192,8 @@ pub fn decode_jpeg(contents: &[u8], channels: u8, ratio: u8) -> Result<Tensor> {
         check_size(OP, height, width)?;
         d.dct_method(mozjpeg::DctMethod::IntegerFast);
         d.do_fancy_upsampling(true);
+        let ratio = ratio_for(height, width);
+        debug_assert!(matches!(ratio, 1 | 2 | 4 | 8), "ratio {ratio}");
         if ratio > 1 {
             d.scale(8 / ratio);
         }

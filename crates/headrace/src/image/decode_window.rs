@@ -76,14 +76,25 @@ impl Drop for Decompressor<'_> {
 /// `decode_jpeg` then `crop_to_bounding_box`. The window must lie inside the image and not
 /// be empty.
 pub fn decode_jpeg_window(contents: &[u8], channels: u8, window: [usize; 4]) -> Result<Tensor> {
-    decode_window(contents, channels, window, Edges::AsFullDecode)
+    decode_window(contents, channels, Edges::AsFullDecode, |_| Ok(window))
+}
+
+/// [`decode_jpeg_window`] with the window chosen by `choose` from the shape the full
+/// decode would have (`[height, width, channels]`, from the header), so that a fused
+/// decode-and-crop reads the header once. An error from `choose` is returned as it is.
+pub(crate) fn decode_jpeg_window_chosen(
+    contents: &[u8],
+    channels: u8,
+    choose: impl FnOnce([usize; 3]) -> Result<[usize; 4]>,
+) -> Result<Tensor> {
+    decode_window(contents, channels, Edges::AsFullDecode, choose)
 }
 
 /// `tf.io.decode_and_crop_jpeg`: [`decode_jpeg_window`] with TensorFlow's pixels, which
 /// differ from decoding everything then cropping at the window's left and right edges when
 /// the colour is subsampled across (4:2:0, 4:2:2) and the output is RGB.
 pub fn decode_and_crop_jpeg(contents: &[u8], channels: u8, window: [usize; 4]) -> Result<Tensor> {
-    decode_window(contents, channels, window, Edges::TensorFlow)
+    decode_window(contents, channels, Edges::TensorFlow, |_| Ok(window))
 }
 
 /// Which pixels the window's left and right columns get.
@@ -104,20 +115,21 @@ enum Edges {
 fn decode_window(
     contents: &[u8],
     channels: u8,
-    window: [usize; 4],
     edges: Edges,
+    choose: impl FnOnce([usize; 3]) -> Result<[usize; 4]>,
 ) -> Result<Tensor> {
     check_jpeg_channels(channels)?;
     if !is_jpeg(contents) {
         return Err(jpeg_error(OP, "not a JPEG (no SOI marker)"));
     }
-    let [top, left, height, width] = window;
     catch_jpeg(OP, || {
         let mut d = Decompressor::new(contents);
         let cinfo = &mut d.cinfo;
         let (image_height, image_width) = (cinfo.image_height as usize, cinfo.image_width as usize);
         // The window is inside the image, so checking the image checks the window too.
         check_size(OP, image_height, image_width)?;
+        let out = jpeg_out_channels(channels, cinfo.jpeg_color_space);
+        let [top, left, height, width] = choose([image_height, image_width, out])?;
         let inside = |start: usize, len: usize, size: usize| {
             len > 0 && start.checked_add(len).is_some_and(|end| end <= size)
         };
@@ -128,7 +140,6 @@ fn decode_window(
                  {image_height} and width {image_width}"
             )));
         }
-        let out = jpeg_out_channels(channels, cinfo.jpeg_color_space);
         // As decode_jpeg: CMYK/YCCK files to RGB make libjpeg refuse the conversion there
         // and here alike.
         cinfo.out_color_space = if out == 1 {
@@ -309,7 +320,7 @@ mod tests {
     fn compare(i: usize, channels: u8, window: [usize; 4], edges: Edges) -> Comparison {
         let source = &sources()[i];
         let [top, left, height, width] = window;
-        let got = decode_window(&source.jpeg, channels, window, edges).unwrap();
+        let got = decode_window(&source.jpeg, channels, edges, |_| Ok(window)).unwrap();
         let want = crop_to_bounding_box(full(i, channels), top, left, height, width).unwrap();
         assert_eq!(got.shape(), want.shape(), "{} {window:?}", source.name);
         let image_width = full(i, channels).shape()[1];

@@ -1136,27 +1136,14 @@ mod tests {
         let base = Tensor::from_vec(&[2, 3, 2], values.clone()).unwrap();
         let want = resize(&base, 3, 2, ResizeMethod::Bicubic, false).unwrap();
         let tensors = [
-            Tensor::from_vec(&[2, 3, 2], values.iter().map(|&v| v as i8).collect()).unwrap(),
-            Tensor::from_vec(&[2, 3, 2], values.iter().map(|&v| v as u16).collect()).unwrap(),
-            Tensor::from_vec(&[2, 3, 2], values.iter().map(|&v| v as i64).collect()).unwrap(),
-            Tensor::from_vec(&[2, 3, 2], values.iter().map(|&v| v as f64).collect()).unwrap(),
-            Tensor::from_vec(
-                &[2, 3, 2],
-                values
-                    .iter()
-                    .map(|&v| half::f16::from_f32(v as f32))
-                    .collect(),
-            )
-            .unwrap(),
-            Tensor::from_vec(
-                &[2, 3, 2],
-                values
-                    .iter()
-                    .map(|&v| half::bf16::from_f32(v as f32))
-                    .collect(),
-            )
-            .unwrap(),
-        ];
+            DType::Int8,
+            DType::UInt16,
+            DType::Int64,
+            DType::Float64,
+            DType::Float16,
+            DType::BFloat16,
+        ]
+        .map(|dtype| crate::ops::cast::cast(&base, dtype).unwrap());
         for t in &tensors {
             let got = resize(t, 3, 2, ResizeMethod::Bicubic, false).unwrap();
             assert_eq!(got.dtype(), DType::Float32);

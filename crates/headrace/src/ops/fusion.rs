@@ -436,6 +436,9 @@ mod tests {
             (resize(100, 100, ResizeMethod::Area, false), false),
             (resize(64, 64, ResizeMethod::Area, false), false),
             (resize(64, 64, ResizeMethod::Bilinear, true), true),
+            // Covered, but shrunk too little to reduce: decoded at full scale in the fused
+            // node, which must then give the exact result.
+            (resize(200, 300, ResizeMethod::Bilinear, true), false),
         ] {
             let exact = graph(ImageOp::DecodeJpeg(3, 1), node.clone(), keep, false);
             let approx = graph(ImageOp::DecodeJpeg(3, 1), node.clone(), keep, true)

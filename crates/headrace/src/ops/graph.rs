@@ -96,6 +96,26 @@ pub enum Output {
     Dict(Vec<(Arc<str>, Output)>),
 }
 
+/// Every operand refers to an earlier node, and every output to a node.
+fn check(nodes: &[Node], output: &Output) -> Result<()> {
+    for (i, node) in nodes.iter().enumerate() {
+        if let Some(bad) = fusion::operands(node).into_iter().find(|&o| o >= i) {
+            return Err(Error::internal(format!(
+                "graph node {i} uses node {bad}, which is not before it"
+            )));
+        }
+    }
+    let mut outputs = Vec::new();
+    fusion::output_nodes(output, &mut outputs);
+    match outputs.into_iter().find(|&i| i >= nodes.len()) {
+        Some(i) => Err(Error::internal(format!(
+            "graph output uses node {i} of {}",
+            nodes.len()
+        ))),
+        None => Ok(()),
+    }
+}
+
 #[derive(Debug)]
 pub struct Graph {
     nodes: Vec<Node>,
@@ -110,46 +130,31 @@ pub struct Graph {
 impl Graph {
     /// Checks that every operand refers to an earlier node and every output to a node,
     /// then applies the rewrites of `fusion.rs`.
-    pub fn new(nodes: Vec<Node>, output: Output, name: String) -> Result<Graph> {
-        let mut graph = Graph::exact(nodes, output, name)?;
-        fusion::fuse_decode_and_crop(&mut graph.nodes, &graph.output);
-        graph.live = fusion::live_nodes(&graph.nodes, &graph.output);
-        graph.drops = fusion::last_uses(&graph.nodes, &graph.output);
-        Ok(graph)
+    pub fn new(mut nodes: Vec<Node>, output: Output, name: String) -> Result<Graph> {
+        check(&nodes, &output)?;
+        fusion::fuse_decode_and_crop(&mut nodes, &output);
+        Ok(Graph::scheduled(nodes, output, name))
     }
 
     /// The graph as traced, without fusions: the reference the fused graph is tested
     /// against.
     pub fn exact(nodes: Vec<Node>, output: Output, name: String) -> Result<Graph> {
-        for (i, node) in nodes.iter().enumerate() {
-            if let Some(bad) = fusion::operands(node).into_iter().find(|&o| o >= i) {
-                return Err(Error::internal(format!(
-                    "graph node {i} uses node {bad}, which is not before it"
-                )));
-            }
-        }
-        fn check(o: &Output, n: usize) -> Result<()> {
-            match o {
-                Output::Node(i) if *i < n => Ok(()),
-                Output::Node(i) => Err(Error::internal(format!(
-                    "graph output uses node {i} of {n}"
-                ))),
-                Output::Ragged(v) => v.iter().try_for_each(|&i| check(&Output::Node(i), n)),
-                Output::Sparse(v) => v.iter().try_for_each(|&i| check(&Output::Node(i), n)),
-                Output::Tuple(v) => v.iter().try_for_each(|o| check(o, n)),
-                Output::Dict(v) => v.iter().try_for_each(|(_, o)| check(o, n)),
-            }
-        }
-        check(&output, nodes.len())?;
+        check(&nodes, &output)?;
+        Ok(Graph::scheduled(nodes, output, name))
+    }
+
+    /// The graph with what running it needs: which nodes are live, and when each value may
+    /// be dropped.
+    fn scheduled(nodes: Vec<Node>, output: Output, name: String) -> Graph {
         let live = fusion::live_nodes(&nodes, &output);
         let drops = fusion::last_uses(&nodes, &output);
-        Ok(Graph {
+        Graph {
             nodes,
             output,
             name,
             live,
             drops,
-        })
+        }
     }
 
     /// The nodes, after the rewrites.
@@ -303,15 +308,11 @@ impl Graph {
         if !fusion::decode_at_reduced_scale(&mut nodes, &self.output) {
             return None;
         }
-        let live = fusion::live_nodes(&nodes, &self.output);
-        let drops = fusion::last_uses(&nodes, &self.output);
-        Some(Graph {
+        Some(Graph::scheduled(
             nodes,
-            output: self.output.clone(),
-            name: self.name.clone(),
-            live,
-            drops,
-        })
+            self.output.clone(),
+            self.name.clone(),
+        ))
     }
 }
 

@@ -228,11 +228,9 @@ pub fn apply(op: &ImageOp, inputs: &[&Tensor]) -> Result<Tensor> {
         }
         ImageOp::DecodeThenCrop(decode, crop) => {
             let bytes = contents(op, x)?;
-            let window = jpeg_channels(decode)
-                .and_then(|channels| Some((channels, decoded_shape(bytes, channels)?)))
-                .and_then(|(channels, shape)| Some((channels, fixed_window(crop, &shape)?)));
-            if let Some((channels, window)) = window {
-                if let Some(image) = decode_window(bytes, channels, window) {
+            if let Some(channels) = jpeg_channels(decode) {
+                let window = decode_window(bytes, channels, |shape| fixed_window(crop, &shape));
+                if let Some(image) = window {
                     return Ok(image);
                 }
             }
@@ -327,23 +325,27 @@ pub fn apply_random(op: &RandomImageOp, image: &Tensor, rng: &mut Pcg64) -> Resu
         }
         RandomImageOp::DecodeThenCrop(decode, crop) => {
             let bytes = contents(decode, image)?;
-            let Some((channels, shape)) =
-                jpeg_channels(decode).and_then(|c| Some((c, decoded_shape(bytes, c)?)))
-            else {
-                return apply_random(crop, &apply(decode, &[image])?, rng);
-            };
             // The window is drawn from the header's size, as the unfused crop draws it from
             // the decoded image's shape: the same draws from the same stream. A shape the
-            // crop refuses takes the exact path (nothing was drawn), which decodes first and
+            // crop refuses draws nothing and takes the exact path, which decodes first and
             // so reports a bad file before a bad crop size, as the two ops do.
-            let Ok(win) = draw_window(crop, &shape, rng) else {
-                return apply_random(crop, &apply(decode, &[image])?, rng);
-            };
-            let cropped = match decode_window(bytes, channels, win) {
-                Some(cropped) => cropped,
-                None => crop_to(&apply(decode, &[image])?, win)?,
-            };
-            finish_crop(crop, cropped)
+            let mut drawn = None;
+            if let Some(channels) = jpeg_channels(decode) {
+                let cropped = decode_window(bytes, channels, |shape| {
+                    let win = draw_window(crop, &shape, rng).ok()?;
+                    drawn = Some(win);
+                    Some(win)
+                });
+                if let Some(cropped) = cropped {
+                    return finish_crop(crop, cropped);
+                }
+            }
+            let decoded = apply(decode, &[image])?;
+            match drawn {
+                // Drawn before the window decoder gave up: the exact path crops that window.
+                Some(win) => finish_crop(crop, crop_to(&decoded, win)?),
+                None => apply_random(crop, &decoded, rng),
+            }
         }
     }
 }
@@ -431,23 +433,8 @@ fn jpeg_channels(decode: &ImageOp) -> Option<u8> {
     }
 }
 
-/// The shape `decode_jpeg(bytes, channels)` gives, read from the header; `None` for anything
-/// but a readable JPEG (the exact path then reports the problem).
-fn decoded_shape(bytes: &[u8], channels: u8) -> Option<[usize; 3]> {
-    let shape = decode::extract_jpeg_shape(bytes).ok()?;
-    let [h, w, components] = *shape.as_slice::<i32>().ok()? else {
-        return None;
-    };
-    let out = match channels {
-        0 if components == 1 => 1,
-        0 => 3,
-        c => c as usize,
-    };
-    Some([h as usize, w as usize, out])
-}
-
-/// The window of a deterministic crop op, `None` when the crop would refuse the shape (the
-/// exact path then gives its error) or keeps the whole image.
+/// The window of a deterministic crop op on an image of `shape`, `None` when the crop would
+/// refuse the shape (the exact path then gives its error) or keeps the whole image.
 fn fixed_window(crop: &ImageOp, shape: &[usize; 3]) -> Option<Window> {
     let [h, w, _] = *shape;
     let win = match crop {
@@ -502,9 +489,10 @@ fn resize_filters(method: ResizeMethod, antialias: bool) -> bool {
     antialias && method == ResizeMethod::Bilinear
 }
 
-/// `resize(decode(bytes))` from a JPEG decoded at a reduced DCT scale (`approximate_image_ops`),
-/// or `None` to take the exact path (not a JPEG, no reduction possible, or an error, which
-/// the exact path reports in its own words).
+/// `resize(decode(bytes))` from a JPEG decoded at a reduced DCT scale (`approximate_image_ops`)
+/// chosen from its header (read once), at full scale where no reduction applies (then the
+/// exact result); `None` to take the exact path (not a JPEG, a resize the approximation
+/// does not cover, or an error, which the exact path reports in its own words).
 fn decode_scaled_and_resize(bytes: &[u8], decode: &ImageOp, resize_op: &ImageOp) -> Option<Tensor> {
     let ImageOp::Resize {
         height,
@@ -520,33 +508,39 @@ fn decode_scaled_and_resize(bytes: &[u8], decode: &ImageOp, resize_op: &ImageOp)
         return None;
     }
     let channels = jpeg_channels(decode)?;
-    let [h, w, _] = decoded_shape(bytes, channels)?;
-    // The target comes from the full-size image, as the exact resize computes it.
-    let target = if *preserve_aspect_ratio {
-        fit_inside(h, w, (*height, *width))
-    } else {
-        (*height, *width)
-    };
-    let eighths = reduced_scale(h, w, target);
-    if eighths == 8 || target.0 == 0 || target.1 == 0 {
-        return None;
-    }
-    let small = decode::decode_jpeg(bytes, channels, 8 / eighths).ok()?;
+    let mut target = (*height, *width);
+    let small = decode::decode_jpeg_scaled_by(bytes, channels, |h, w| {
+        // The target comes from the full-size image, as the exact resize computes it.
+        if *preserve_aspect_ratio {
+            target = fit_inside(h, w, target);
+        }
+        8 / reduced_scale(h, w, target)
+    })
+    .ok()?;
     resize::resize(&small, target.0, target.1, *method, *antialias).ok()
 }
 
-/// The window of a JPEG decoded alone, or `None` to take the exact path (decode everything,
-/// then crop), which also reports any error in TensorFlow's words.
+/// The window of a JPEG decoded alone, the window chosen by `choose` from the shape the full
+/// decode would have (read from the header, once); `None` to take the exact path (decode
+/// everything, then crop), which also reports any error in TensorFlow's words: when `choose`
+/// gives no window, or the file is not a JPEG the window decoder takes.
 ///
-/// A file without its end-of-image marker takes the exact path too: the window decoder
-/// stops below the window, so it would not notice a file cut short there, where decoding
-/// the whole image refuses it.
-fn decode_window(bytes: &[u8], channels: u8, win: Window) -> Option<Tensor> {
+/// A file without its end-of-image marker takes the exact path too (before `choose` runs):
+/// the window decoder stops below the window, so it would not notice a file cut short there,
+/// where decoding the whole image refuses it.
+fn decode_window(
+    bytes: &[u8],
+    channels: u8,
+    choose: impl FnOnce([usize; 3]) -> Option<Window>,
+) -> Option<Tensor> {
     if !bytes.ends_with(&[0xff, 0xd9]) {
         return None;
     }
-    decode_window::decode_jpeg_window(bytes, channels, [win.top, win.left, win.height, win.width])
-        .ok()
+    decode_window::decode_jpeg_window_chosen(bytes, channels, |shape| {
+        let win = choose(shape).ok_or_else(|| Error::internal("no window: the exact path"))?;
+        Ok([win.top, win.left, win.height, win.width])
+    })
+    .ok()
 }
 
 /// The bytes of an encoded image: a string scalar.
@@ -589,12 +583,21 @@ mod tests {
             height: 30,
             width: 41,
         };
-        let window = decode_window(bytes, 3, win).expect("a whole JPEG decodes its window");
-        let full = decode::decode_jpeg(bytes, 3, 1).unwrap();
+        let mut seen = None;
+        let window = decode_window(bytes, 0, |shape| {
+            seen = Some(shape);
+            Some(win)
+        })
+        .expect("a whole JPEG decodes its window");
+        // The window is chosen from the full decode's shape, read from the header.
+        assert_eq!(seen, Some([64, 80, 3]));
+        let full = decode::decode_jpeg(bytes, 0, 1).unwrap();
         assert_eq!(window, crop_to(&full, win).unwrap());
-        assert_eq!(decoded_shape(bytes, 0), Some([64, 80, 3]));
-        assert!(decode_window(&bytes[..bytes.len() - 1], 3, win).is_none());
-        assert!(decoded_shape(b"\xff\xd8\xff", 3).is_none());
+        // A cut file, and no window chosen, take the exact path; so does a non-JPEG.
+        let cut = decode_window(&bytes[..bytes.len() - 1], 3, |_| panic!("not asked"));
+        assert!(cut.is_none());
+        assert!(decode_window(bytes, 3, |_| None).is_none());
+        assert!(decode_window(b"\xff\xd8\xff\xd9", 3, |_| Some(win)).is_none());
     }
 
     #[test]
