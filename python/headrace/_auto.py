@@ -5,6 +5,7 @@ moves to a pool of worker processes (``_process``) when the GIL serialises its c
 from __future__ import annotations
 
 import itertools
+import random
 import sys
 import threading
 import time
@@ -74,6 +75,8 @@ class AutoMap:
         self._fn_bytes: bytes | None = None
         self._unpicklable = False
         self._lock = threading.Lock()
+        # The seed of the calls in worker processes, drawn now as ProcessMap's is.
+        self.seed = random.getrandbits(64)
 
     def fn_bytes(self) -> bytes | None:
         """``fn`` pickled (once, for every pipeline), or None when it cannot be."""
@@ -103,6 +106,8 @@ class AutoRunner:
         self._lock = threading.Lock()
         self.mode = "measuring"
         self._pool: Pool | None = None
+        # Times the engine built the stage (the epochs of repeat), for the pool's seeds.
+        self.epoch = 0
         self._closed = False
         # The window: when its first call started, the CPU time and count of the calls that
         # finished in it, the calls in flight (key -> thread CPU clock, CPU time at start)
@@ -204,17 +209,26 @@ class AutoRunner:
         pool = None
         if fn_bytes is not None:
             try:
-                pool = Pool(fn_bytes, self._auto.processes, self._auto.name)
+                pool = Pool(fn_bytes, self._auto.processes, self._auto.name, self._auto.seed)
             except Exception:
                 pool = None
         with self._lock:
             if pool is not None and not self._closed:
+                pool.begin_epoch(self.epoch)
                 self._pool = pool
                 self.mode = "process"
                 return
             self.mode = "thread"
         if pool is not None:
             pool.close()
+
+    def begin_epoch(self) -> None:
+        """The engine built the stage again: counted, and passed on to the pool (calls on
+        threads are not seeded: the threads share one generator)."""
+        with self._lock:
+            self.epoch += 1
+            if self._pool is not None:
+                self._pool.begin_epoch(self.epoch)
 
     @property
     def direct(self) -> Callable[..., Any] | None:

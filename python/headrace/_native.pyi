@@ -181,7 +181,16 @@ class Dataset:
         """With ``processes``, ``func`` is a ``headrace._process.ProcessMap``: its ``start()``
         makes a pool of worker processes for each running pipeline."""
     def filter(self, predicate: Callable[..., Any] | Graph) -> Dataset: ...
-    def flat_map(self, func: Callable[..., Any] | TemplateFn) -> Dataset: ...
+    def filter_parallel(
+        self,
+        predicate: Callable[..., Any] | Graph | Any,
+        num_parallel_calls: int | None,
+        deterministic: bool | None,
+        processes: bool,
+    ) -> Dataset: ...
+    def flat_map(
+        self, func: Callable[..., Any] | TemplateFn | Any, processes: bool = False
+    ) -> Dataset: ...
     def interleave(
         self,
         func: Callable[..., Any] | TemplateFn,
@@ -212,7 +221,10 @@ class Dataset:
     def cache(self, filename: str) -> Dataset: ...
     def ignore_errors(self, log_warning: bool) -> Dataset: ...
     def with_options(
-        self, deterministic: bool | None = None, approximate_image_ops: bool | None = None
+        self,
+        deterministic: bool | None = None,
+        approximate_image_ops: bool | None = None,
+        pipeline_process: bool | None = None,
     ) -> Dataset: ...
     def options(self) -> dict[str, Any]: ...
     def cardinality(self) -> int: ...

@@ -9,10 +9,16 @@ stage was not cancelled, so a dead worker or a dropped pipeline never leaves a t
 The function is pickled once, with cloudpickle (lambdas and closures), when ``map()`` is
 called, and sent to each worker when it starts.
 
-Large buffers (numpy arrays of 64 KiB or more) do not go through the pipe: they are pickled out
-of band into shared memory (``_shared_memory``), and only their place in it travels. Each
-worker has one input segment and a few result segments, created, grown and unlinked by this
-process only (the worker attaches to them by name).
+Large buffers (numpy arrays of 64 KiB or more) do not go through the pipe: they are written
+into shared memory (``_shared_memory.dumps``), and only their place in it travels. Each worker
+has a few segments, created, grown and unlinked by this process only (the worker attaches to
+them by name): one takes an element, another its result, and a result that is its input (or a
+view of it) stays where it is. The engine keeps the result's arrays without copying them
+(``Adoptable``); a segment is reused once no array uses it.
+
+Before each call with a position, the worker seeds ``random`` and numpy's global generator
+from (the map's seed, the epoch, the position), so the values a function draws depend on its
+element, not on the worker that ran it.
 
 ``executor="auto"`` (``_auto``) starts on threads and moves to a pool of this module's kind.
 """
@@ -22,10 +28,12 @@ from __future__ import annotations
 import atexit
 import mmap
 import multiprocessing
-import multiprocessing.connection
 import multiprocessing.forkserver
+import multiprocessing.spawn
 import os
 import pickle
+import random
+import select
 import signal
 import sys
 import threading
@@ -34,21 +42,36 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from ._shared_memory import Segment, layout, split_buffers, write_buffers
+from ._shared_memory import Adoptable, Segment, dumps, loads, mapping_address
 from .errors import CancelledError, WorkerError
 
 # How often a wait for a worker checks the worker's liveness (the sentinel is watched all the
 # time) and the stage's cancellation, in seconds.
 _POLL_S = 0.05
+_POLL_MS = int(_POLL_S * 1000)
 
 # Every pool not yet closed, closed at interpreter exit.
 _LIVE_POOLS: weakref.WeakSet[Pool] = weakref.WeakSet()
 _server_lock = threading.Lock()
 _server_started: list[bool] = []
 
-# Result segments per worker: a result's arrays are backed by its segment until they are
-# freed (the engine copies them at once), and the worker writes its next result into another.
-_RESULT_SEGMENTS = 3
+# Segments per worker at most. A result's arrays are backed by a segment until the engine frees
+# them, and each request needs two free ones (its element's, its result's).
+_SEGMENTS = 6
+# A result keeps its segments (the engine adopts its arrays) only while the worker has this
+# many free or yet to be made (it may pin two, and the next request needs two); otherwise its
+# arrays are copied out at once, as the consumer keeps many results.
+_ADOPT_SPARE = 4
+
+_MASK64 = (1 << 64) - 1
+
+
+def _mix(z: int) -> int:
+    """splitmix64's output step: 64 well-mixed bits of ``z``."""
+    z = (z + 0x9E3779B97F4A7C15) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
 
 
 @atexit.register
@@ -84,16 +107,63 @@ def _context() -> Any:
     return ctx
 
 
-def dumps_function(fn: Callable[..., Any], name: str) -> bytes:
+# Set on the thread starting a worker: its preparation data then leaves the main module out.
+_starting_worker = threading.local()
+_get_preparation_data = multiprocessing.spawn.get_preparation_data
+
+
+def _preparation_data(name: str) -> dict[str, Any]:
+    """``multiprocessing.spawn.get_preparation_data``, without the main module for headrace's
+    workers: a spawned or fork-server child otherwise runs the user's script again as
+    ``__mp_main__``, so a script without an ``if __name__ == "__main__":`` guard would build
+    and iterate its pipeline again in every worker (tf.data users never needed the guard).
+    The workers need nothing from it: ``fn`` is pickled with cloudpickle, which sends what
+    the main module defines by value."""
+    data = _get_preparation_data(name)
+    if getattr(_starting_worker, "active", False):
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+    return data
+
+
+multiprocessing.spawn.get_preparation_data = _preparation_data
+
+
+def start_process(process: Any) -> None:
+    """Starts a worker ``process`` of the fork-server context without the main module."""
+    _starting_worker.active = True
+    try:
+        process.start()
+    finally:
+        _starting_worker.active = False
+
+
+def how_it_ended(process: Any) -> str:
+    """How a child process that stopped answering ended, for an error message: its signal,
+    its exit code, or (still running) a broken pipe. Waits a second for it to end."""
+    process.join(1)
+    code = process.exitcode
+    if code is None:
+        return "its pipe broke"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def dumps_function(fn: Callable[..., Any], name: str, op: str = "map") -> bytes:
     """``fn`` with its closure as bytes for the workers; a clear error at ``map()`` time when
-    it cannot be pickled."""
+    it cannot be pickled. ``op``: the transformation it was given to, for the message."""
     import cloudpickle
 
+    argument = "predicate" if op == "filter" else "map_func"
     try:
         return cloudpickle.dumps(fn, protocol=5)
     except Exception as e:
         raise TypeError(
-            f"map: executor='process' sends map_func to worker processes, so it must be "
+            f"{op}: executor='process' sends {argument} to worker processes, so it must be "
             f"picklable (with cloudpickle), and {name} cannot be pickled: "
             f"{type(e).__name__}: {e}. Use executor='thread' to run it in this process."
         ) from e
@@ -105,33 +175,77 @@ class ProcessMap:
     # How the stage describes itself: ``fn (python, processes)``.
     executor = "processes"
 
-    def __init__(self, fn: Callable[..., Any], processes: int) -> None:
+    def __init__(self, fn: Callable[..., Any], processes: int, op: str = "map") -> None:
         self.name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
         self.processes = processes
-        self._fn_bytes = dumps_function(fn, self.name)
+        self._fn_bytes = dumps_function(fn, self.name, op)
+        # Drawn now, as an unseeded traced op's seed (tracing.resolve_seed): random.seed(n)
+        # before building the pipeline makes its runs repeat.
+        self.seed = random.getrandbits(64)
 
     def start(self) -> Pool:
-        return Pool(self._fn_bytes, self.processes, self.name)
+        return Pool(self._fn_bytes, self.processes, self.name, self.seed)
 
 
 class _Worker:
-    """A worker process, its pipe and its shared-memory segments: ``input`` (the elements'
-    large buffers) and ``results`` (the replies'), used only by the thread that has checked
-    the worker out."""
+    """A worker process, its pipe and its shared-memory segments (for elements and results
+    alike), used only by the thread that has checked the worker out."""
 
-    __slots__ = ("process", "conn", "_lock", "_stopped", "input", "results", "result_need", "drop")
+    __slots__ = (
+        "process",
+        "conn",
+        "poller",
+        "_lock",
+        "_stopped",
+        "segments",
+        "need",
+        "result_need",
+        "drop",
+    )
 
     def __init__(self, process: Any, conn: Any) -> None:
         self.process = process
         self.conn = conn
+        # Watches the pipe and the process's sentinel (made once: a wait is per element).
+        self.poller = select.poll()
+        self.poller.register(conn.fileno(), select.POLLIN)
+        self.poller.register(process.sentinel, select.POLLIN)
         self._lock = threading.Lock()
         self._stopped = False
-        self.input: Segment | None = None
-        self.results: list[Segment] = []
-        # The bytes the last result that did not fit needed: result segments are made as large.
+        self.segments: list[Segment] = []
+        # The bytes the largest element or result needed: segments are made as large.
+        self.need = 0
+        # The bytes the last result that did not fit needed (0: results have needed none).
         self.result_need = 0
         # Names of segments retired since the last request: the worker lets go of them.
         self.drop: list[str] = []
+
+    def free_segment(self, need: int, exclude: Segment | None = None) -> Segment | None:
+        """A segment of at least ``need`` bytes that no array uses (free ones too small are
+        retired), made when there is none and the worker has fewer than ``_SEGMENTS``; None
+        then, or when shared memory is short (the arrays go through the pipe)."""
+        chosen = None
+        for segment in list(self.segments):
+            if segment is exclude or segment.in_use():
+                continue
+            if segment.size < need:
+                self.segments.remove(segment)
+                self.retire(segment)
+            elif chosen is None:
+                chosen = segment
+        if chosen is None and need and len(self.segments) < _SEGMENTS:
+            chosen = self.new_segment(max(need, self.need))
+        return chosen
+
+    def spare(self) -> int:
+        """Segments free or yet to be made."""
+        return _SEGMENTS - sum(1 for s in self.segments if s.in_use())
+
+    def mapping(self, name: str) -> mmap.mmap:
+        for segment in self.segments:
+            if segment.name == name:
+                return segment.mmap
+        raise KeyError(f"no segment {name}")
 
     def new_segment(self, size: int) -> Segment | None:
         """A segment for this worker, or None when shared memory is short (the buffers then
@@ -141,7 +255,9 @@ class _Worker:
         except OSError:
             return None
         with self._lock:
+            # Listed under the lock: stop() unlinks every segment listed once it has run.
             if not self._stopped:
+                self.segments.append(segment)
                 return segment
         segment.unlink()
         return None
@@ -158,7 +274,7 @@ class _Worker:
             if self._stopped:
                 return
             self._stopped = True
-            segments = [s for s in [self.input, *self.results] if s is not None]
+            segments = list(self.segments)
         for segment in segments:
             segment.unlink()
         self.conn.close()
@@ -174,11 +290,13 @@ class Pool:
     """``processes`` worker processes for one running pipeline. A worker serves one element at
     a time; one that dies is replaced on the next call that needs it."""
 
-    def __init__(self, fn_bytes: bytes, processes: int, name: str) -> None:
+    def __init__(self, fn_bytes: bytes, processes: int, name: str, seed: int | None = None) -> None:
         self._ctx = _context()
         self._fn_bytes = fn_bytes
         self._size = processes
         self._name = name
+        self._seed = random.getrandbits(64) if seed is None else seed & _MASK64
+        self.begin_epoch(0)
         self._cond = threading.Condition()
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
@@ -190,6 +308,14 @@ class Pool:
         except BaseException:
             self.close()
             raise
+
+    def begin_epoch(self, epoch: int | None = None) -> None:
+        """The engine built the stage again (the next epoch of ``repeat``): the calls' seeds
+        change. ``epoch`` sets the count instead (``executor="auto"``'s runner, which counted
+        the epochs before it had a pool). A call's seed is
+        ``_mix(_mix(_mix(seed) ^ epoch) ^ position)``."""
+        self.epoch = self.epoch + 1 if epoch is None else epoch
+        self._epoch_key = _mix(_mix(self._seed) ^ self.epoch)
 
     def pids(self) -> list[int]:
         """The workers' process ids (for tests)."""
@@ -205,7 +331,7 @@ class Pool:
             # Daemonic: multiprocessing ends it at exit even if nothing else did.
             daemon=True,
         )
-        process.start()
+        start_process(process)
         child.close()
         worker = _Worker(process, parent)
         with self._cond:
@@ -238,16 +364,17 @@ class Pool:
         worker.stop()
 
     def run(self, position: int | None, cancelled: Callable[[], bool], args: tuple) -> Any:
-        """``fn(*args)`` in a worker process: its value, or its exception raised here."""
-        payload, large = split_buffers(args)
+        """``fn(*args)`` in a worker process: its value (as ``Adoptable``, but for a list),
+        or its exception raised here."""
+        seed = None if position is None else _mix(self._epoch_key ^ (position & _MASK64))
         worker = self._checkout(cancelled)
         healthy = False
         try:
-            request = self._request(worker, args, payload, large)
+            request = self._request(worker, seed, args)
             reply = self._exchange(worker, position, cancelled, request)
             healthy = True
-            # Unpickled before the worker is given back: its arrays may be backed by a result
-            # segment, which the worker's next call must then leave alone (``in_use``).
+            # Unpickled before the worker is given back: its arrays may be backed by its
+            # segments, which its next call must then leave alone (``in_use``).
             ok, value = self._unpack(worker, reply)
         except (OSError, ValueError):
             if not self._closed:
@@ -256,58 +383,44 @@ class Pool:
             raise CancelledError("map: the pool of worker processes was closed") from None
         finally:
             self._checkin(worker, healthy)
-        if ok:
-            return value
-        raise _rebuild_exception(value)
+        if not ok:
+            raise _rebuild_exception(value)
+        # Nothing else refers to what was just unpickled: the engine may keep its arrays.
+        # A list is handed back as it is: flat_map(executor="process") reads its worker's
+        # elements as one (function.rs, elements_dataset), and copies them.
+        return value if type(value) is list else Adoptable(value)
 
-    def _request(self, worker: _Worker, args: tuple, payload: bytes, large: list[Any]) -> bytes:
-        """The message for ``worker``: the element's large buffers written to its input
-        segment (made or grown when needed), and the result segment its reply may use."""
-        in_segment = None
-        spans: list[tuple[int, int]] = []
-        if large:
-            spans, need = layout(large)
-            in_segment = worker.input
-            if in_segment is None or in_segment.size < need:
-                if in_segment is not None:
-                    worker.retire(in_segment)
-                in_segment = worker.input = worker.new_segment(need)
-            if in_segment is None:
-                payload = pickle.dumps(args, protocol=5)  # no shared memory: all in band
-            else:
-                write_buffers(in_segment.mmap, large, spans)
+    def _request(self, worker: _Worker, seed: int | None, args: tuple) -> bytes:
+        """The message for ``worker``: the element's large arrays written to a free segment
+        (made or grown when needed), and the segment its result may use."""
+        in_segment = worker.free_segment(worker.need)
+        payload, need = self._dump(args, in_segment)
+        if need:
+            # Larger arrays than the segments (or the first ones): once more, in one as large
+            # (the one too small may have been retired), or in band when none can be had.
+            worker.need = max(worker.need, need)
+            in_segment = worker.free_segment(need)
+            payload, _ = self._dump(args, in_segment)
         out_segment = None
-        for segment in list(worker.results):
-            if segment.size < worker.result_need:
-                worker.results.remove(segment)
-                worker.retire(segment)
-            elif out_segment is None and not segment.in_use():
-                out_segment = segment
-        if out_segment is None and worker.result_need and len(worker.results) < _RESULT_SEGMENTS:
-            out_segment = worker.new_segment(worker.result_need)
-            if out_segment is not None:
-                worker.results.append(out_segment)
+        if worker.result_need:
+            out_segment = worker.free_segment(worker.result_need, exclude=in_segment)
         drop, worker.drop = worker.drop, []
         return pickle.dumps(
-            (
-                payload,
-                (in_segment.name, in_segment.size, spans) if in_segment else None,
-                (out_segment.name, out_segment.size) if out_segment else None,
-                drop,
-            ),
-            protocol=5,
+            (seed, out_segment.name if out_segment else None, drop, payload), protocol=5
         )
 
+    @staticmethod
+    def _dump(args: tuple, segment: Segment | None) -> tuple[bytes, int]:
+        return dumps(args, (segment.name, segment.mmap) if segment is not None else None)
+
     def _unpack(self, worker: _Worker, reply: bytes) -> tuple:
-        payload, where, need = pickle.loads(reply)
+        need = int.from_bytes(reply[:8], "little")
         if need:
             worker.result_need = need
-        if where is None:
-            return pickle.loads(payload)
-        name, spans = where
-        segment = next(s for s in worker.results if s.name == name)
-        view = memoryview(segment.mmap)
-        return pickle.loads(payload, buffers=[view[o : o + n] for o, n in spans])
+            worker.need = max(worker.need, need)
+        # The result's arrays stay in their segments while the worker has enough others.
+        copy = worker.spare() < _ADOPT_SPARE
+        return loads(memoryview(reply)[8:], worker.mapping, copy)
 
     def _exchange(
         self, worker: _Worker, position: int | None, cancelled: Callable[[], bool], data: bytes
@@ -316,11 +429,11 @@ class Pool:
             worker.conn.send_bytes(data)
         except OSError:
             raise self._died(worker, position) from None
-        watched = [worker.conn, worker.process.sentinel]
+        pipe = worker.conn.fileno()
         while True:
             # Waits without the GIL, waking when the reply comes or the worker ends.
-            ready = multiprocessing.connection.wait(watched, _POLL_S)
-            if worker.conn in ready:
+            ready = worker.poller.poll(_POLL_MS)
+            if any(fd == pipe for fd, _ in ready):
                 try:
                     return worker.conn.recv_bytes()
                 except (EOFError, OSError):
@@ -331,17 +444,7 @@ class Pool:
                 raise CancelledError("map: the pipeline was cancelled")
 
     def _died(self, worker: _Worker, position: int | None) -> WorkerError:
-        worker.process.join(1)
-        code = worker.process.exitcode
-        if code is None:
-            how = "its pipe broke"
-        elif code < 0:
-            try:
-                how = f"killed by {signal.Signals(-code).name}"
-            except ValueError:
-                how = f"killed by signal {-code}"
-        else:
-            how = f"exit code {code}"
+        how = how_it_ended(worker.process)
         where = "an element" if position is None else f"the element at position {position}"
         return WorkerError(
             f"map: the worker process (pid {worker.process.pid}) running {self._name} on "
@@ -376,20 +479,29 @@ def _worker_main(conn: Any, fn_bytes: bytes) -> None:
         fn = pickle.loads(fn_bytes)
     except BaseException as e:
         load_error = _pack_exception(e)
-    # The parent's segments this worker has mapped, by name. Attached without the resource
-    # tracker: the parent alone unlinks them.
-    segments: dict[str, mmap.mmap] = {}
+    # The parent's segments this worker has mapped, by name: (mapping, address, size).
+    # Attached without the resource tracker: the parent alone unlinks them.
+    segments: dict[str, tuple[mmap.mmap, int, int]] = {}
+    # The segments the element's arrays lie in: its result may lie there too.
+    used: list[str] = []
 
-    def attach(name: str, size: int) -> mmap.mmap:
-        m = segments.get(name)
-        if m is None:
+    def attach(name: str) -> tuple[mmap.mmap, int, int]:
+        entry = segments.get(name)
+        if entry is None:
             import _posixshmem
 
             fd = _posixshmem.shm_open(name, os.O_RDWR, mode=0o600)
             try:
-                m = segments[name] = mmap.mmap(fd, size)
+                m = mmap.mmap(fd, os.fstat(fd).st_size)
             finally:
                 os.close(fd)
+            entry = segments[name] = (m, mapping_address(m), len(m))
+        return entry
+
+    def resolve(name: str) -> mmap.mmap:
+        m = attach(name)[0]
+        if name not in used:
+            used.append(name)
         return m
 
     while True:
@@ -397,50 +509,55 @@ def _worker_main(conn: Any, fn_bytes: bytes) -> None:
             message = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        payload, where_in, where_out, drop = pickle.loads(message)
+        seed, out, drop, payload = pickle.loads(message)
         for name in drop:
             # Unmapped when the last array using it is freed (fn must not keep its inputs).
             segments.pop(name, None)
+        used.clear()
         try:
             if fn is None:
                 reply: tuple = (False, load_error)
-            elif where_in is None:
-                reply = (True, fn(*pickle.loads(payload)))
             else:
-                name, size, spans = where_in
-                view = memoryview(attach(name, size))
-                args = pickle.loads(payload, buffers=[view[o : o + n] for o, n in spans])
-                del view
+                args = loads(payload, resolve)
+                if seed is not None:
+                    _seed_generators(seed)
                 reply = (True, fn(*args))
                 del args
         except BaseException as e:
             reply = (False, _pack_exception(e))
-        conn.send_bytes(_reply_bytes(reply, where_out, attach))
+        sources = [(name, *segments[name][1:]) for name in used]
+        conn.send_bytes(_reply_bytes(reply, out, attach, sources))
         del reply
 
 
-def _reply_bytes(reply: tuple, where_out: tuple | None, attach: Callable[..., Any]) -> bytes:
-    """The reply pickled, its large buffers in the result segment when there is one and they
-    fit; otherwise in band, with the bytes they need (the parent makes a segment that large)."""
-    try:
-        payload, large = split_buffers(reply)
-    except BaseException as e:
-        payload, large = pickle.dumps((False, _pack_exception(e)), protocol=5), []
-    if not large:
-        return pickle.dumps((payload, None, 0), protocol=5)
-    spans, need = layout(large)
-    if where_out is not None and need <= where_out[1]:
+def _seed_generators(seed: int) -> None:
+    """Seeds ``random`` and, when the function uses numpy, its legacy global generator."""
+    random.seed(seed)
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(seed % 2**32)
+
+
+def _reply_bytes(
+    reply: tuple,
+    out: str | None,
+    attach: Callable[[str], tuple[mmap.mmap, int, int]],
+    sources: list[tuple[str, int, int]],
+) -> bytes:
+    """The reply pickled after 8 bytes saying what its arrays needed: they stay where they
+    are when they lie in the element's segment, else go to the result segment ``out`` while
+    they fit, else in band (the bytes they need then make the parent's next segments)."""
+    target = None
+    if out is not None:
         try:
-            write_buffers(attach(*where_out), large, spans)
-            return pickle.dumps((payload, (where_out[0], spans), 0), protocol=5)
+            target = (out, attach(out)[0])
         except OSError:
-            pass
-    del payload, large
+            target = None
     try:
-        payload = pickle.dumps(reply, protocol=5)
+        payload, need = dumps(reply, target, sources)
     except BaseException as e:
-        payload = pickle.dumps((False, _pack_exception(e)), protocol=5)
-    return pickle.dumps((payload, None, need), protocol=5)
+        payload, need = dumps((False, _pack_exception(e))), 0
+    return need.to_bytes(8, "little") + payload
 
 
 def _pack_exception(e: BaseException) -> tuple:

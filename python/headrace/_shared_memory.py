@@ -5,11 +5,17 @@ Large buffers (numpy arrays of ``_SHM_MIN_BYTES`` or more) are pickled with prot
 ``buffer_callback``: the pickle keeps their place, and the bytes are written into a segment
 (``write_buffers``) that the other side maps and unpickles from (``pickle.loads(...,
 buffers=...)``), so its arrays are views of the segment.
+
+``dumps``/``loads`` do the same for numpy arrays with less work per element: a large array is
+pickled as a call that rebuilds it over its place in a segment (``_rebuild``), and an array
+that already lies in one of the segments named as sources (a worker's result that is its input
+or a view of it) is not copied at all.
 """
 
 from __future__ import annotations
 
 import atexit
+import io
 import itertools
 import mmap
 import os
@@ -17,7 +23,10 @@ import pickle
 import secrets
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 # A buffer this large or larger goes through shared memory; smaller ones stay in the pickle.
 _SHM_MIN_BYTES = 64 * 1024
@@ -133,3 +142,103 @@ def layout(buffers: list[Any]) -> tuple[list[tuple[int, int]], int]:
 def write_buffers(segment_map: mmap.mmap, buffers: list[Any], spans: list[tuple[int, int]]) -> None:
     for b, (offset, length) in zip(buffers, spans, strict=True):
         segment_map[offset : offset + length] = b
+
+
+# What ``_rebuild`` calls while ``loads`` runs on this thread: the segment's mapping by name.
+_loading = threading.local()
+
+
+def mapping_address(segment_map: mmap.mmap) -> int:
+    """Where ``segment_map`` lies in this process's memory."""
+    return int(np.frombuffer(segment_map, dtype=np.uint8, count=1).ctypes.data)
+
+
+class _Pickler(pickle.Pickler):
+    """Protocol 5, with numpy arrays of ``_SHM_MIN_BYTES`` or more left out of the pickle:
+    referred to where they already lie in a source segment (C-contiguous), else copied into
+    the target segment while they fit (any layout: the copy is C-contiguous)."""
+
+    def __init__(
+        self,
+        file: io.BytesIO,
+        target: tuple[str, mmap.mmap] | None,
+        sources: list[tuple[str, int, int]],
+    ) -> None:
+        super().__init__(file, protocol=5)
+        self.target = target
+        self.sources = sources
+        # The end of the last array placed in the target (or that would have been).
+        self.end = 0
+        self.fits = True
+
+    def reducer_override(self, obj: Any) -> Any:
+        cls = type(obj)
+        # Exact types: a subclass may carry more than its buffer (a mask); np.memmap does not.
+        if cls is not np.ndarray and cls is not np.memmap:
+            return NotImplemented
+        nbytes = obj.nbytes
+        if nbytes < _SHM_MIN_BYTES or obj.dtype.hasobject:
+            return NotImplemented
+        dtype = obj.dtype
+        # A builtin dtype as its short string (cheaper to pickle); others (byte-swapped,
+        # structured, bfloat16) as themselves, which keeps what the string would lose.
+        descr = dtype.str if dtype.isbuiltin == 1 else dtype
+        if self.sources and obj.flags.c_contiguous:
+            address = obj.ctypes.data
+            for name, base, size in self.sources:
+                if base <= address and address + nbytes <= base + size:
+                    return _rebuild, (name, address - base, descr, obj.shape)
+        offset = -(-self.end // _ALIGN) * _ALIGN
+        self.end = offset + nbytes
+        if self.target is None or not self.fits or self.end > len(self.target[1]):
+            # In band; ``end`` goes on counting the bytes a large enough target needs.
+            self.fits = False
+            return NotImplemented
+        name, segment_map = self.target
+        np.copyto(np.ndarray(obj.shape, dtype, buffer=segment_map, offset=offset), obj)
+        return _rebuild, (name, offset, descr, obj.shape)
+
+
+def dumps(
+    obj: Any,
+    target: tuple[str, mmap.mmap] | None = None,
+    sources: list[tuple[str, int, int]] | None = None,
+) -> tuple[bytes, int]:
+    """``obj`` pickled (protocol 5), its large numpy arrays in shared memory: those lying in
+    one of ``sources`` ((name, address, size) of mapped segments) where they are, the others
+    copied into ``target`` ((name, mapping)). Also the bytes the copies needed when they did
+    not all fit (those that did not went in the pickle), else 0."""
+    file = io.BytesIO()
+    pickler = _Pickler(file, target, sources or [])
+    pickler.dump(obj)
+    return file.getvalue(), 0 if pickler.fits else pickler.end
+
+
+def loads(data: bytes, resolve: Callable[[str], mmap.mmap], copy: bool = False) -> Any:
+    """``dumps``'s bytes as objects: the arrays are views of the segments (``resolve`` gives
+    a segment's mapping by name), or copies of them with ``copy``, which leaves the segments
+    free at once."""
+    previous = getattr(_loading, "state", None)
+    _loading.state = (resolve, copy)
+    try:
+        return pickle.loads(data)
+    finally:
+        _loading.state = previous
+
+
+def _rebuild(name: str, offset: int, descr: Any, shape: tuple[int, ...]) -> np.ndarray:
+    resolve, copy = _loading.state
+    array = np.ndarray(shape, descr, buffer=resolve(name), offset=offset)
+    return array.copy() if copy else array
+
+
+class Adoptable:
+    """A value just unpickled from a worker's reply, which nothing else refers to: the
+    engine keeps its large arrays as they are instead of copying them
+    (``convert.rs``: ``result_to_element``). Its arrays may be views of a segment, which is
+    then reused only once they are freed (``Segment.in_use``), so they never change."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value

@@ -10,6 +10,8 @@ runs as Python on engine threads (holding the GIL only while in Python).
 from __future__ import annotations
 
 import atexit
+import functools
+import inspect
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -75,13 +77,47 @@ class Dataset:
     """A pipeline description, as ``tf.data.Dataset``: immutable, built by chaining
     transformations, run by iterating it (``for x in ds``)."""
 
-    __slots__ = ("_native", "_fusable", "__weakref__")
+    __slots__ = ("_native", "_fusable", "_recipe", "__weakref__")
 
     def __init__(self, native: Any, fusable: Any = None) -> None:
         self._native = native
         # For a traced map: (its input, the traced function, num_parallel_calls,
         # deterministic), so that a following traced map fuses with it.
         self._fusable = fusable
+        # How this dataset was built, (factory, args, kwargs), set by the public method or
+        # constructor that made it (``recorded``): pickling replays it. None: built from a
+        # native dataset directly, which cannot cross processes.
+        self._recipe: tuple[Callable[..., Any], tuple, dict] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A subclass's constructor (TFRecordDataset(...)) records its call like the methods.
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            cls.__init__ = _recorded_init(init)  # type: ignore[method-assign]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles the dataset as the calls that built it (its functions by value with
+        cloudpickle), so unpickling, in this process or another, rebuilds the same
+        pipeline: ``Options(pipeline_process=True)`` sends a dataset to its child process
+        this way."""
+        if self._recipe is None:
+            raise TypeError(
+                f"cannot pickle {type(self).__name__} {self!r}: it was made from a native "
+                "dataset directly (Dataset(native)), not by a public Dataset method or "
+                "constructor, so there is no recipe to rebuild it from"
+            )
+        if self._recipe[0] is _READ_BACK:
+            source = self._recipe[1]
+            return (_rebuild, (getattr(Dataset, source), (_read_back(self, source),), {}))
+        return (_rebuild, self._recipe)
+
+    def __copy__(self) -> Dataset:
+        # Immutable: a copy is the same pipeline (rather than a replay of its recipe).
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Dataset:
+        return self
 
     # ------------------------------------------------------------------ sources
 
@@ -204,7 +240,7 @@ class Dataset:
         deterministic: bool | None = None,
         name: str | None = None,
         trace: bool = True,
-        executor: str = "thread",
+        executor: str = "auto",
     ) -> Dataset:
         """Applies ``map_func`` to each element (a tuple's components are passed as separate
         arguments). ``num_parallel_calls`` (an int or ``AUTOTUNE``) runs that many calls at
@@ -216,58 +252,46 @@ class Dataset:
 
         ``executor`` says where a Python function runs:
 
-        - ``"thread"`` (the default): on engine threads in this process, holding the GIL
-          while in Python, so a CPU-bound pure-Python function does not run faster with more
-          calls.
+        - ``"auto"`` (the default): starts as ``"thread"`` and moves the stage to
+          ``"process"`` (a pool as below) when it measures that the GIL serialises the
+          calls. Over a first window (at least 0.2 s or 50 calls, ended by a call
+          finishing) it times each call's thread CPU time; it switches when two or more
+          calls were in flight at once, their threads used at least 0.4 of a core together
+          (less: they mostly wait, I/O or sleep), the whole process at most 1.3 cores
+          (more: the calls release the GIL, numpy-style) and each call used at least 1 ms of
+          CPU (a worker process costs some 100-300 us per element). Otherwise the stage
+          stays on threads for good, and the engine then calls ``map_func`` directly, at
+          ``"thread"``'s cost. ``map_func`` is pickled only when switching; one that cannot
+          be stays on threads, without error. With one call at a time
+          (``num_parallel_calls`` None or 1, or one core) or on a free-threaded Python
+          without the GIL, it is ``"thread"``. A function with side effects in this
+          process (appending to a list, counting in a global) should say
+          ``executor="thread"``: in a worker process they happen in the worker.
+        - ``"thread"``: on engine threads in this process, holding the GIL while in Python,
+          so a CPU-bound pure-Python function does not run faster with more calls.
         - ``"process"``: in a pool of ``num_parallel_calls`` worker processes (``AUTOTUNE``:
           one per core; none given: one), started once per iterator (with the "forkserver"
           start method) and ended when the iterator is dropped or closed; the epochs of
           ``repeat`` share it. ``map_func`` with its closure is pickled with cloudpickle here,
-          so a function that cannot be pickled raises ``TypeError`` now; elements and
-          results are pickled. An exception in ``map_func`` is raised at its element as with
-          threads (the worker's traceback added as a note); a worker that dies gives
-          ``hr.errors.WorkerError`` at its element, and a new worker takes its place.
-
-        - ``"auto"``: starts as ``"thread"`` and moves the stage to ``"process"`` (a pool as
-          above) when it measures that the GIL serialises the calls. Over a first window (at
-          least 0.2 s or 50 calls, ended by a call finishing) it times each call's thread CPU
-          time; it switches when two or more calls were in flight at once, their threads
-          used at least 0.4 of a core together (less: they mostly wait, I/O or sleep), the
-          whole process at most 1.3 cores (more: the calls release the GIL, numpy-style) and
-          each call used at least 1 ms of CPU (a worker process costs some 100-300 us per
-          element). Otherwise the stage stays on threads for good, and the engine then calls
-          ``map_func`` directly, at ``"thread"``'s cost. Calls on threads are exactly
-          ``"thread"``'s; the calls of the window (and those in flight while the pool
-          starts) run there. ``map_func`` is pickled only when switching; one that cannot be
-          stays on threads, without error.
-          With one call at a time (``num_parallel_calls`` None or 1, or one core) or on a
-          free-threaded Python without the GIL, it is ``"thread"``.
+          so a function that cannot be pickled raises ``TypeError`` now; numpy arrays of 64
+          KiB or more travel through shared memory, the rest is pickled. Before each call
+          the worker seeds ``random`` and numpy's global generator from the element's
+          position, so what ``map_func`` draws does not depend on which worker ran it. An
+          exception in ``map_func`` is raised at its element as with threads (the worker's
+          traceback added as a note); a worker that dies gives ``hr.errors.WorkerError`` at
+          its element, and a new worker takes its place.
 
         A traced function ignores ``executor``: it never takes the GIL.
         """
         _callable("map_func", map_func)
         npc = _count("num_parallel_calls", num_parallel_calls, allow_none=True)
         det = None if deterministic is None else _flag("deterministic", deterministic)
-        if executor not in ("thread", "process", "auto"):
-            raise ValueError(
-                f"map: executor must be 'thread', 'process' or 'auto', got {executor!r}"
-            )
+        _check_executor("map", executor)
         traced = tracing.trace(map_func, self.element_spec, "map") if trace else None
-        if traced is None and executor in ("process", "auto"):
-            # One worker per call that may run at once (AUTOTUNE: the engine's core count).
-            processes = 1 if npc is None else _native.available_cores() if npc == AUTOTUNE else npc
-            if processes < 1:
-                raise ValueError(
-                    f"num_parallel_calls: expected a positive count or AUTOTUNE, got {npc}"
-                )
-            if executor == "process":
-                pool = _process.ProcessMap(map_func, processes)
-                return Dataset(self._native.map(pool, npc, det, None, True))
-            if processes > 1 and _auto.auto_can_switch():
-                auto = _auto.AutoMap(map_func, processes)
-                return Dataset(self._native.map(auto, npc, det, None, True))
-            # One call at a time, or no GIL: the GIL cannot serialise calls; threads.
         if traced is None:
+            runner = _python_runner("map", map_func, npc, executor)
+            if runner is not None:
+                return Dataset(self._native.map(runner, npc, det, None, True))
             return Dataset(self._native.map(map_func, npc, det))
         base = self
         if self._fusable is not None and self._fusable[2:] == (npc, det):
@@ -278,14 +302,35 @@ class Dataset:
         return Dataset(native, fusable=(base, traced, npc, det))
 
     def filter(
-        self, predicate: Callable[..., Any], name: str | None = None, trace: bool = True
+        self,
+        predicate: Callable[..., Any],
+        name: str | None = None,
+        trace: bool = True,
+        num_parallel_calls: int | None = None,
+        deterministic: bool | None = None,
+        executor: str = "auto",
     ) -> Dataset:
         """Keeps the elements for which ``predicate`` returns True (a scalar bool). Traced
-        into a native graph when built from ``hr`` ops, as in ``map``."""
+        into a native graph when built from ``hr`` ops, as in ``map``.
+
+        headrace adds ``num_parallel_calls`` (an int or ``AUTOTUNE``; tf.data's filter runs
+        one call at a time): that many predicate calls run at once, each element waiting
+        beside its verdict, and the elements kept come out in order unless
+        ``deterministic=False``. ``executor`` says where a Python predicate runs, as in
+        ``map``: ``"auto"`` (the default), ``"thread"`` or ``"process"`` (worker processes
+        that send back only the verdict; the element stays in this process)."""
         _callable("predicate", predicate)
+        npc = _count("num_parallel_calls", num_parallel_calls, allow_none=True)
+        det = None if deterministic is None else _flag("deterministic", deterministic)
+        _check_executor("filter", executor)
         traced = tracing.trace(predicate, self.element_spec, "filter") if trace else None
         if traced is None:
-            return Dataset(self._native.filter(predicate))
+            runner = _python_runner("filter", predicate, npc, executor)
+            if runner is not None:
+                return Dataset(self._native.filter_parallel(runner, npc, det, True))
+            if npc is None:
+                return Dataset(self._native.filter(predicate))
+            return Dataset(self._native.filter_parallel(predicate, npc, det, False))
         out_spec = traced.spec
         if not (
             isinstance(out_spec, TensorSpec)
@@ -293,10 +338,16 @@ class Dataset:
             and out_spec.shape == ()
         ):
             raise TypeError(f"filter: the predicate must return a scalar bool, got {out_spec}")
-        return Dataset(self._native.filter(traced.native()))
+        if npc is None:
+            return Dataset(self._native.filter(traced.native()))
+        return Dataset(self._native.filter_parallel(traced.native(), npc, det, False))
 
     def flat_map(
-        self, map_func: Callable[..., Any], name: str | None = None, trace: bool = True
+        self,
+        map_func: Callable[..., Any],
+        name: str | None = None,
+        trace: bool = True,
+        executor: str = "auto",
     ) -> Dataset:
         """Maps each element to a Dataset and yields their elements one dataset after the
         other.
@@ -304,10 +355,23 @@ class Dataset:
         A function that builds its dataset from ``hr`` ops (``from_tensor_slices``,
         ``from_tensors`` or ``range`` of traced values, then any transformations) is
         traced: the dataset is built once as a template and each element binds its values,
-        without the GIL. Anything else runs as Python (``trace=False`` forces it)."""
+        without the GIL. Anything else runs as Python (``trace=False`` forces it).
+
+        ``executor`` says where a Python ``map_func`` runs: ``"auto"`` (the default) and
+        ``"thread"`` run it in this process (flat_map calls it one element at a time, so
+        the GIL cannot serialise its calls); ``"process"`` runs it in one worker process
+        (as ``map``'s, see there), which iterates the dataset it returns and sends back
+        its elements, so the work of making them holds no GIL here. The dataset must then
+        be finite."""
         _callable("map_func", map_func)
+        _check_executor("flat_map", executor)
         template = tracing.trace_dataset_fn(map_func, self.element_spec) if trace else None
-        return Dataset(self._native.flat_map(template if template is not None else map_func))
+        if template is not None:
+            return Dataset(self._native.flat_map(template))
+        if executor == "process":
+            runner = _process.ProcessMap(_ElementsOf(map_func), 1, "flat_map")
+            return Dataset(self._native.flat_map(runner, True))
+        return Dataset(self._native.flat_map(map_func))
 
     def interleave(
         self,
@@ -479,7 +543,12 @@ class Dataset:
         return True
 
     def __iter__(self) -> Iterator[Any]:
-        it = iter(self._native)
+        if self._native.options().get("pipeline_process"):
+            from ._pipeline_process import PipelineProcessIterator
+
+            it: Any = PipelineProcessIterator(self)
+        else:
+            it = iter(self._native)
         _LIVE_ITERATORS.add(it)
         return it
 
@@ -491,7 +560,143 @@ class Dataset:
         return f"<headrace.Dataset {self._native!r}>"
 
 
+# ---------------------------------------------------------------------- recipes
+
+
+def recorded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` (a function returning a Dataset) made to record its call, ``(fn, args,
+    kwargs)``, on the dataset it returns, so that pickling the dataset replays the call.
+    The outermost recorded call wins: a method built from others records itself."""
+
+    @functools.wraps(fn)
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        ds = fn(*args, **kwargs)
+        # (A dataset handed back unchanged keeps its own recipe: recording it as its own
+        # argument would make the recipe refer to itself.)
+        if isinstance(ds, Dataset) and not any(ds is a for a in args):
+            if fn.__name__ in _READ_BACK_SOURCES and _large_arrays(args, kwargs):
+                ds._recipe = (_READ_BACK, fn.__name__, {})
+            else:
+                ds._recipe = (recording, args, kwargs)
+        return ds
+
+    return recording
+
+
+# A tensor source given large numpy arrays records no arguments (they would stay alive with
+# the dataset, beside the engine's own copy, doubling the memory of a
+# ``from_tensor_slices((images, labels))`` whose arrays the caller drops): pickling reads
+# the values back from the engine instead.
+_READ_BACK = object()
+_READ_BACK_SOURCES = ("from_tensors", "from_tensor_slices")
+_READ_BACK_MIN_BYTES = 1 << 20
+
+
+def _large_arrays(args: tuple, kwargs: dict) -> bool:
+    """Whether the arguments are numpy arrays in tuples and dicts only (values the engine
+    gives back exactly), 1 MiB or more of them."""
+    leaves: list[Any] = []
+
+    def collect(value: Any) -> bool:
+        if isinstance(value, tuple):
+            return all(collect(v) for v in value)
+        if isinstance(value, dict):
+            return all(collect(v) for v in value.values())
+        leaves.append(value)
+        return isinstance(value, np.ndarray) and value.dtype.kind in "biufcSO"
+
+    if not all(collect(v) for v in (*args, *kwargs.values())):
+        return False
+    return sum(a.nbytes for a in leaves) >= _READ_BACK_MIN_BYTES
+
+
+def _read_back(ds: Dataset, source: str) -> Any:
+    """The value a tensor source was made from, read from the engine: its one element, or
+    all its slices batched together."""
+    if source == "from_tensors":
+        return next(iter(ds._native))
+    return next(iter(ds._native.batch(max(ds.cardinality(), 1), False)))
+
+
+def _recorded_init(init: Callable[..., None]) -> Callable[..., None]:
+    """A Dataset subclass's ``__init__`` made to record ``(type(self), args, kwargs)``; not
+    when it is given a native dataset, which cannot be pickled (the dataset then has no
+    recipe, and pickling it says so)."""
+
+    @functools.wraps(init)
+    def recording_init(self: Dataset, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        native = any(isinstance(a, _native.Dataset) for a in (*args, *kwargs.values()))
+        self._recipe = None if native else (type(self), args, kwargs)
+
+    return recording_init
+
+
+def _rebuild(factory: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """A pickled dataset's recipe, replayed."""
+    return factory(*args, **kwargs)
+
+
+def _record_dataset_methods(cls: type) -> None:
+    """Every public method or static method of ``cls`` declared to return a Dataset
+    records its calls (new methods too, without a decorator on each)."""
+    for name, attr in list(vars(cls).items()):
+        fn = attr.__func__ if isinstance(attr, staticmethod) else attr
+        if name.startswith("_") or not inspect.isfunction(fn):
+            continue
+        if fn.__annotations__.get("return") not in ("Dataset", cls):
+            continue
+        wrapped = recorded(fn)
+        setattr(cls, name, staticmethod(wrapped) if isinstance(attr, staticmethod) else wrapped)
+
+
+_record_dataset_methods(Dataset)
+
+
 # ---------------------------------------------------------------------- helpers
+
+
+def _check_executor(op: str, executor: Any) -> None:
+    if executor not in ("thread", "process", "auto"):
+        raise ValueError(f"{op}: executor must be 'thread', 'process' or 'auto', got {executor!r}")
+
+
+def _python_runner(op: str, fn: Callable[..., Any], npc: int | None, executor: str) -> Any:
+    """What runs a Python ``fn`` outside the engine threads: a pool of worker processes
+    (``executor="process"``), a runner that may move to one (``"auto"``), or None for
+    engine threads. One worker per call that may run at once (``AUTOTUNE``: the engine's
+    core count; None: one)."""
+    if executor == "thread":
+        return None
+    processes = 1 if npc is None else _native.available_cores() if npc == AUTOTUNE else npc
+    if processes < 1:
+        raise ValueError(
+            f"{op}: num_parallel_calls: expected a positive count or AUTOTUNE, got {npc}"
+        )
+    if executor == "process":
+        return _process.ProcessMap(fn, processes, op)
+    if processes > 1 and _auto.auto_can_switch():
+        return _auto.AutoMap(fn, processes)
+    # One call at a time, or no GIL: the GIL cannot serialise calls; threads.
+    return None
+
+
+class _ElementsOf:
+    """``flat_map(fn, executor="process")``'s function in the worker: the elements of the
+    dataset ``fn`` makes, as a list (a Dataset cannot cross processes; its elements can)."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        # The name the pool and the stage's description show.
+        self.__qualname__ = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
+
+    def __call__(self, *args: Any) -> list[Any]:
+        ds = self.fn(*args)
+        if not isinstance(ds, Dataset):
+            raise TypeError(
+                f"flat_map: map_func must return a headrace.Dataset, got {type(ds).__name__}"
+            )
+        return list(ds)
 
 
 def _legacy_signature(types: Any, shapes: Any) -> Any:

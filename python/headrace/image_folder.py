@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import Dataset, _flag, _seed
+from .dataset import Dataset, _flag, _seed, recorded
 
 # What keras' image_dataset_from_directory accepts.
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -25,6 +25,7 @@ class ImageFolder(Dataset):
         self.class_names = class_names
 
 
+@recorded
 def image_folder(
     root: str | os.PathLike[str], shuffle: bool = True, seed: int | None = None
 ) -> ImageFolder:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-_FIELDS: dict[str, type] = {"deterministic": bool, "approximate_image_ops": bool}
+_FIELDS: dict[str, type] = {
+    "deterministic": bool,
+    "approximate_image_ops": bool,
+    "pipeline_process": bool,
+}
 
 
 class Options:
@@ -23,6 +27,15 @@ class Options:
             reduced DCT scale (1/2, 1/4 or 1/8) that keeps twice the target size, then
             resizes from there. The pixels differ from the exact path's by 39 to 44 dB PSNR
             on photographs (docs/images.md).
+        pipeline_process: whether iterating runs the whole pipeline in one child process
+            (default: False), which hands each element to this process through shared
+            memory: numpy arrays of 64 KiB or more arrive as read-write views of a
+            shared-memory segment, without a copy, so the pipeline's threads and Python
+            functions never take this process's GIL from the training loop. The dataset
+            is pickled (with cloudpickle) when iterating starts, so its functions must be
+            picklable. Errors are raised at their element as usual; a child that dies
+            gives ``hr.errors.WorkerError`` and ends the iteration. The child and its
+            segments end with the iterator (closed, dropped, Ctrl-C, interpreter exit).
     """
 
     __slots__ = tuple(_FIELDS)

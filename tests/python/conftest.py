@@ -135,3 +135,27 @@ def ref_interleave(inputs, make, cycle_length, block_length):
 
 def ref_shard(n: int, num_shards: int, index: int) -> list[int]:
     return list(range(n))[index::num_shards]
+
+
+# ---------------------------------------------------------------- worker processes
+
+
+needs_dev_shm = pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no /dev/shm")
+
+
+def shm_entries(pid: int | None = None) -> set[str]:
+    """Segments of process ``pid`` (this one by default) in /dev/shm: ``hr_<pid>_...``."""
+    from headrace._shared_memory import SHM_PREFIX
+
+    prefix = f"{SHM_PREFIX}{pid or os.getpid()}_"
+    return {n for n in os.listdir("/dev/shm") if n.startswith(prefix)}
+
+
+def backing(x):
+    """What the array's memory belongs to: the object at the end of its base chain."""
+    b = x
+    while isinstance(b, np.ndarray) and b.base is not None:
+        b = b.base
+    if isinstance(b, memoryview):
+        b = b.obj
+    return type(b).__name__

@@ -17,7 +17,8 @@ import time
 import headrace as hr
 import numpy as np
 import pytest
-from headrace import _process, _shared_memory
+from conftest import backing, needs_dev_shm, shm_entries
+from headrace import _auto, _process, _shared_memory
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -282,28 +283,12 @@ def test_pools_close_at_interpreter_exit_hook():
 # ---------------------------------------------------------------- shared memory (issue 6)
 
 
-def shm_entries() -> set[str]:
-    """This process's shared-memory segments (the pool names them hr_<pid>_...)."""
-    prefix = f"{_shared_memory.SHM_PREFIX}{os.getpid()}_"
-    return {n for n in os.listdir("/dev/shm") if n.startswith(prefix)}
-
-
 def assert_no_segments(timeout=5.0):
     deadline = time.monotonic() + timeout
     while shm_entries():
         if time.monotonic() > deadline:
             raise AssertionError(f"segments left in /dev/shm: {sorted(shm_entries())}")
         time.sleep(0.02)
-
-
-def backing(x):
-    """What the array's memory belongs to: the object at the end of its base chain."""
-    b = x
-    while isinstance(b, np.ndarray) and b.base is not None:
-        b = b.base
-    if isinstance(b, memoryview):
-        b = b.obj
-    return type(b).__name__
 
 
 def describe_input(x):
@@ -316,9 +301,6 @@ def images(n=6):
     floats = rng.random((n, 224, 224, 3), dtype=np.float32)
     bytes_ = rng.integers(0, 256, (n, 224, 224, 3), dtype=np.uint8)
     return floats, bytes_
-
-
-needs_dev_shm = pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no /dev/shm")
 
 
 @pytest.mark.timeout(30)
@@ -350,26 +332,65 @@ def test_worker_input_is_backed_by_shared_memory():
     assert not any(in_shm for in_shm, _, _ in out)
 
 
-@pytest.mark.timeout(30)
-def test_results_are_backed_by_a_segment_until_freed():
-    """Pool.run's result arrays use the worker's result segment; while one is alive the
-    worker writes its next results elsewhere, so a kept result never changes."""
-    floats, _ = images(6)
-    pool = _process.ProcessMap(lambda f: f + 1, 1).start()
+def kept_results(fn, arrays, n=1):
+    """``fn`` over ``arrays`` through one pool's ``run``, every result kept (the values, and
+    the pool's workers for inspection); the pool is closed after."""
+    pool = _process.ProcessMap(fn, n).start()
     try:
-        kept = [pool.run(i, lambda: False, (f,)) for i, f in enumerate(floats)]
-        for got, f in zip(kept, floats, strict=True):
-            np.testing.assert_array_equal(got, f + 1)
-        # The first result sizes the segments (in band); then one segment per kept result,
-        # up to _RESULT_SEGMENTS, then in band again.
-        owners = [backing(k) for k in kept]
-        assert owners.count("mmap") == _process._RESULT_SEGMENTS, owners
-        assert owners[1] == "mmap"
+        kept = []
+        for i, a in enumerate(arrays):
+            out = pool.run(i, lambda: False, (a,))
+            assert isinstance(out, _shared_memory.Adoptable)
+            kept.append(out.value)
+        workers = list(pool._all)
     finally:
         pool.close()
+    return kept, workers
+
+
+@pytest.mark.timeout(30)
+def test_results_are_backed_by_a_segment_until_freed():
+    """Pool.run's result arrays use the worker's segments; while one is alive the worker
+    writes its next results elsewhere, so a kept result never changes. With too few
+    segments left, results are copied out at once."""
+    floats, _ = images(8)
+    kept, _ = kept_results(lambda f: f + 1, floats)
+    for got, f in zip(kept, floats, strict=True):
+        np.testing.assert_array_equal(got, f + 1)
+    # The first result sizes the result segments (in band); then one segment per kept result
+    # while enough are left for the next request, then copies.
+    owners = [backing(k) for k in kept]
+    assert owners[0] != "mmap" and owners[1] == "mmap", owners
+    assert 1 <= owners.count("mmap") <= _process._SEGMENTS - 2, owners
+    assert owners[-1] != "mmap", owners
     assert_no_segments()
     # Still readable after the pool unlinked the segments: the mapping lives with the arrays.
     np.testing.assert_array_equal(kept[1], floats[1] + 1)
+
+
+def add_in_place(f):
+    f += 1
+    return f
+
+
+def first_half(f):
+    return f[: len(f) // 2]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("fn", [lambda f: f, add_in_place, first_half])
+def test_a_result_lying_in_its_input_is_not_copied_by_the_worker(fn):
+    """A result that is the worker's input (or a contiguous view of it) is sent as its place
+    in the input segment: no result segment is ever needed, and a kept result is not
+    overwritten by the next elements (they go to other segments)."""
+    floats, _ = images(8)
+    expected = [fn(f.copy()) for f in floats]
+    kept, (worker,) = kept_results(fn, floats)
+    assert worker.result_need == 0  # never sent in band: nothing needed a result segment
+    owners = [backing(k) for k in kept]
+    assert owners[0] == "mmap", owners
+    for got, want in zip(kept, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.timeout(30)
@@ -393,6 +414,101 @@ def test_large_and_small_arrays_mixed_in_tuples_and_dicts():
         np.testing.assert_array_equal(got["small"], f[:2, :2, 0])
         np.testing.assert_array_equal(got["view"], f[::2, ::2])
         assert got["text"] == b"abc"
+
+
+def strided(f):
+    return f[::2, ::2]
+
+
+def pair_of_views(f):
+    return f, f[:10]
+
+
+def fresh_dict(f):
+    return {"doubled": f * 2, "sum": f.sum(dtype=np.float64), "rows": f[3]}
+
+
+def as_list(f):
+    return [f, f * 2]  # taken as a tuple, as tf.data does; not adopted (copied)
+
+
+EXACT_CASES = [lambda f: f, add_in_place, first_half, strided, pair_of_views, fresh_dict, as_list]
+
+
+def assert_same(got, want):
+    """Equal values of the same structure (tuples and dicts of arrays)."""
+    assert type(got) is type(want)
+    if isinstance(want, dict):
+        assert sorted(got) == sorted(want)
+        for k in want:
+            assert_same(got[k], want[k])
+    elif isinstance(want, tuple):
+        assert len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            assert_same(g, w)
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("fn", EXACT_CASES, ids=lambda f: getattr(f, "__name__", "fn"))
+@pytest.mark.parametrize("n", [1, 2])
+def test_fast_paths_give_the_thread_results_and_kept_results_never_change(fn, n):
+    """The worker's zero-copy result, the result segments and the engine adopting arrays
+    give exactly what executor="thread" gives (which copies everything), whether the
+    consumer keeps every result (the segments run out: copies) or drops each at once."""
+    floats = np.random.default_rng(7).random((30, 224, 224, 3), dtype=np.float32)
+    source = hr.Dataset.from_tensor_slices(floats)
+    if fn is add_in_place:
+        # The engine's own arrays are read-only (shared); a worker's input is its own copy.
+        want = [fn(f.copy()) for f in floats]
+    else:
+        want = list(source.map(fn, trace=False))
+    got = list(map_process(source, fn, n=n))
+    # Checked only now: a later element overwriting an earlier result would show here.
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert_same(g, w)
+    # Dropped at once, a few kept (every 7th) and checked at the end.
+    kept = {}
+    for i, g in enumerate(map_process(source, fn, n=n)):
+        if i % 7 == 0:
+            kept[i] = g
+    for i, g in kept.items():
+        assert_same(g, want[i])
+    del got, kept
+    gc.collect()
+    assert_no_segments()
+
+
+def test_adopted_results_are_read_only_and_outlive_the_pipeline():
+    floats, _ = images(4)
+    it = iter(map_process(hr.Dataset.from_tensor_slices(floats), lambda f: f, n=1))
+    first = next(it)
+    assert not first.flags.writeable  # shared with the engine's tensor: never written
+    rest = list(it)
+    del it
+    gc.collect()
+    assert_no_segments()
+    for got, f in zip([first, *rest], floats, strict=True):
+        np.testing.assert_array_equal(got, f)
+
+
+@pytest.mark.timeout(30)
+def test_without_shared_memory_everything_goes_through_the_pipe(monkeypatch):
+    """Segments that cannot be made (a full /dev/shm) leave the arrays in the pickle, at
+    any size, and the results are the same."""
+
+    def full(size):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_process, "Segment", full)
+    sizes = [300, 2_000, 50, 4_000]
+    arrays = [np.full(s * 256, s, dtype=np.float32) for s in sizes]
+    kept, (worker,) = kept_results(lambda a: a * 2, arrays)
+    assert worker.segments == [] and worker.need > 0
+    for got, a in zip(kept, arrays, strict=True):
+        np.testing.assert_array_equal(got, a * 2)
 
 
 @pytest.mark.timeout(30)
@@ -467,7 +583,7 @@ def test_no_segment_outlives_a_killed_worker():
 
 
 CHILD = r"""
-import os, signal, sys, threading, time
+import gc, multiprocessing, os, signal, sys, threading, time
 import numpy as np
 import headrace as hr
 
@@ -475,47 +591,184 @@ def f(x):
     time.sleep(0.01)
     return x + 1
 
+def workers():
+    return [p.pid for p in multiprocessing.active_children() if p.name.startswith("headrace-map-")]
+
+def segments():
+    prefix = f"hr_{os.getpid()}_"
+    return [n for n in os.listdir("/dev/shm") if n.startswith(prefix)]
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     image = np.zeros((224, 224, 3), np.float32)
     ds = hr.Dataset.from_tensors(image).repeat(200).map(
         f, num_parallel_calls=2, executor="process", trace=False)
+    it = iter(ds)
+    next(it)
+    # Everything this process started: the workers, the fork server, the resource tracker.
+    helpers = [multiprocessing.forkserver._forkserver._forkserver_pid,
+               multiprocessing.resource_tracker._resource_tracker._pid]
+    print("pids", os.getpid(), *workers(), *helpers, flush=True)
+    if mode.startswith("sigint"):
+        # Ctrl-C: the terminal signals the whole process group (this one is a session of
+        # its own), workers and fork server included.
+        threading.Timer(0.2, lambda: os.killpg(os.getpgrp(), signal.SIGINT)).start()
     if mode == "sigint":
-        threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
         try:
-            for _ in ds:
+            for _ in it:
                 pass
         except KeyboardInterrupt:
-            print("interrupted", flush=True)
+            pass
+        del it
+        gc.collect()
+        # Caught: the pool ended at once, not only at exit.
+        print("interrupted", len(workers()), len(segments()), flush=True)
+    elif mode == "sigint-uncaught":
+        for _ in it:
+            pass
+        print("not interrupted", flush=True)
     elif mode == "exit":
-        it = iter(ds)
-        next(it)
         next(it)
         sys.exit(0)  # the iterator still open: the atexit hook ends the pool
     else:
-        assert len(list(ds)) == 200
-    print("done", os.getpid(), flush=True)
+        assert len(list(it)) == 199
+    print("done", flush=True)
 """
+
+
+def gone(pid: int) -> bool:
+    """Whether ``pid`` has ended (a zombie not yet reaped by its new parent counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 @needs_dev_shm
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("mode", ["full", "sigint", "exit"])
-def test_no_segments_or_tracker_warnings_in_a_fresh_interpreter(tmp_path, mode):
+@pytest.mark.parametrize("mode", ["full", "sigint", "sigint-uncaught", "exit"])
+def test_nothing_left_after_a_fresh_interpreter_ends(tmp_path, mode):
+    """A script iterating a process map to the end, interrupted by Ctrl-C (caught, or ending
+    it with KeyboardInterrupt), or exiting mid-iteration: no worker, fork server or resource
+    tracker outlives it, nothing is left in /dev/shm, and the tracker warns about nothing."""
     import subprocess
     import sys
 
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     result = subprocess.run(
-        [sys.executable, str(script), mode], capture_output=True, text=True, timeout=50
+        [sys.executable, str(script), mode],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        start_new_session=True,
     )
-    assert result.returncode == 0, result.stderr
-    pid = result.stdout.split()[-1] if "done" in result.stdout else None
+    lines = result.stdout.splitlines()
+    pids = [int(p) for p in next(line for line in lines if line.startswith("pids")).split()[1:]]
+    # The script, its two workers, the fork server, the resource tracker.
+    assert len(pids) == 5, lines
+    script_pid, started = pids[0], pids[1:]
+    if mode == "sigint-uncaught":
+        # Python ends an uncaught KeyboardInterrupt by SIGINT, after its exit hooks.
+        assert result.returncode == -signal.SIGINT, (result.returncode, result.stderr)
+        assert "KeyboardInterrupt" in result.stderr and "not interrupted" not in result.stdout
+        assert result.stderr.count("Traceback") == 1, result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr, result.stderr
+        assert ("done" in lines) == (mode != "exit"), lines
     if mode == "sigint":
-        assert "interrupted" in result.stdout
+        assert "interrupted 0 0" in lines, lines
     assert "resource_tracker" not in result.stderr and "leaked" not in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    if pid is not None:
-        prefix = f"{_shared_memory.SHM_PREFIX}{pid}_"
-        assert not [n for n in os.listdir("/dev/shm") if n.startswith(prefix)]
+    deadline = time.monotonic() + 5
+    while not all(gone(p) for p in started):
+        assert time.monotonic() < deadline, [p for p in started if not gone(p)]
+        time.sleep(0.02)
+    prefix = f"{_shared_memory.SHM_PREFIX}{script_pid}_"
+    assert not [n for n in os.listdir("/dev/shm") if n.startswith(prefix)]
+
+
+# ---------------------------------------------------------------- seeds (issue 6)
+
+
+def draw(x):
+    """What a function draws from the global generators, with its element."""
+    return int(x), np.float64(random.random()), np.float64(np.random.rand())
+
+
+def draws(ds) -> dict[int, tuple[float, float]]:
+    return {int(x): (float(a), float(b)) for x, a, b in ds}
+
+
+def seeded_map(n, seed=0, elements=12, **kwargs):
+    random.seed(seed)  # the map's seed is drawn when map() is called
+    return map_process(hr.Dataset.range(elements), draw, n=n, **kwargs)
+
+
+@pytest.mark.timeout(60)
+def test_seeds_depend_on_the_element_not_on_the_worker():
+    one = draws(seeded_map(1))
+    assert draws(seeded_map(3)) == one
+    assert draws(seeded_map(3, deterministic=False)) == one
+    # Each generator gives each element its own values.
+    assert len({a for a, _ in one.values()}) == 12
+    assert len({b for _, b in one.values()}) == 12
+    # The same dataset iterated twice repeats; another seed before map() does not.
+    ds = seeded_map(2)
+    assert draws(ds) == draws(ds) == one
+    assert draws(seeded_map(2, seed=1)) != one
+
+
+@pytest.mark.timeout(60)
+def test_each_epoch_of_repeat_draws_anew():
+    random.seed(0)
+    ds = map_process(hr.Dataset.range(6), draw, n=2).repeat(2)
+    out = [(int(x), float(a), float(b)) for x, a, b in ds]
+    first, second = out[:6], out[6:]
+    assert [x for x, _, _ in first] == [x for x, _, _ in second] == list(range(6))
+    assert not {a for _, a, _ in first} & {a for _, a, _ in second}
+    assert not {b for _, _, b in first} & {b for _, _, b in second}
+    # And the two epochs repeat as a whole in the next iteration.
+    assert [(int(x), float(a), float(b)) for x, a, b in ds] == out
+
+
+@pytest.mark.timeout(60)
+def test_calls_without_a_position_are_not_reseeded():
+    """Pool.run(None, ...) (a call that has no position) leaves the worker's generators as
+    they are: two such calls draw different values."""
+    pool = _process.ProcessMap(draw, 1).start()
+    try:
+        a = pool.run(None, lambda: False, (0,)).value
+        b = pool.run(None, lambda: False, (0,)).value
+        c = pool.run(5, lambda: False, (0,)).value
+        d = pool.run(5, lambda: False, (0,)).value
+    finally:
+        pool.close()
+    assert a[1:] != b[1:]
+    assert c[1:] == d[1:]
+
+
+@pytest.mark.skipif(not _auto.auto_can_switch(), reason="executor='auto' stays on threads")
+@pytest.mark.timeout(60)
+def test_auto_runner_counts_epochs_and_seeds_its_pool_as_a_process_map():
+    """An auto runner counts the epochs while on threads and hands the count to the pool it
+    starts; its calls there draw what a process map's draw at that epoch and position."""
+    random.seed(0)
+    runner = _auto.AutoMap(draw, 1).start()
+    random.seed(0)
+    pool = _process.ProcessMap(draw, 1).start()
+    try:
+        for _ in range(2):
+            runner.begin_epoch()
+            pool.begin_epoch()
+        runner._switch()
+        assert runner.mode == "process" and runner._pool.epoch == 2
+        runner.begin_epoch()
+        pool.begin_epoch()
+        assert runner._pool.epoch == 3
+        never = lambda: False  # noqa: E731
+        assert runner.run(4, never, (4,)).value == pool.run(4, never, (4,)).value
+    finally:
+        runner.close()
+        pool.close()

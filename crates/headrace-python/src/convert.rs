@@ -5,6 +5,11 @@
 //! str and bytes → string). Out: numeric tensors become numpy arrays that borrow the engine's
 //! buffer (writable only when nothing else shares it), numeric scalars numpy scalars, string
 //! scalars `bytes`, string tensors object arrays of `bytes`.
+//!
+//! A numpy array coming in is copied (its owner may change it later), unless nothing else
+//! refers to it: a worker process's result (`headrace._shared_memory.Adoptable`) or a copy
+//! made here. Such an array of `ADOPT_MIN_BYTES` or more becomes the tensor's storage as it
+//! is, kept alive by the tensor.
 
 use std::os::raw::{c_int, c_void};
 
@@ -17,6 +22,33 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+/// Arrays at least this large are adopted rather than copied when nothing else refers to them
+/// (smaller ones are cheaper to copy than to keep a Python object alive for).
+const ADOPT_MIN_BYTES: usize = 64 * 1024;
+
+/// A numpy array's buffer as the storage of a tensor, without a copy: the array is kept here,
+/// so its buffer lives as long as the tensor. Dropped without the GIL, the reference is
+/// released at pyo3's next attach.
+struct ArrayBuffer {
+    _array: Py<PyAny>,
+    data: *const u8,
+    len: usize,
+}
+
+// SAFETY: `data` points into the buffer that `_array` keeps alive; an array is adopted only
+// when nothing else refers to it, so nothing writes to the buffer meanwhile.
+unsafe impl Send for ArrayBuffer {}
+
+impl AsRef<[u8]> for ArrayBuffer {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: see `Send` above; `len` is the array's size in bytes.
+        unsafe { std::slice::from_raw_parts(self.data, self.len) }
+    }
+}
+
+/// `headrace._shared_memory.Adoptable`, imported once.
+static ADOPTABLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Keeps a tensor's buffer alive while a numpy array borrows it.
 #[pyclass(module = "headrace._native", frozen)]
@@ -107,9 +139,17 @@ fn dtype_of_descr(descr: &Bound<'_, PyArrayDescr>) -> Option<DType> {
 
 /// A Python value as an element: tuples and dicts nest, anything else is a tensor.
 pub fn to_element(obj: &Bound<'_, PyAny>) -> PyResult<Element> {
+    element_from(obj, false)
+}
+
+/// `to_element`; with `adopt`, nothing else refers to `obj`'s arrays, which then become
+/// tensors without a copy.
+fn element_from(obj: &Bound<'_, PyAny>, adopt: bool) -> PyResult<Element> {
     if let Ok(t) = obj.cast::<PyTuple>() {
         return Ok(Element::Tuple(
-            t.iter().map(|x| to_element(&x)).collect::<PyResult<_>>()?,
+            t.iter()
+                .map(|x| element_from(&x, adopt))
+                .collect::<PyResult<_>>()?,
         ));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
@@ -124,19 +164,19 @@ pub fn to_element(obj: &Bound<'_, PyAny>) -> PyResult<Element> {
                         .unwrap_or_default()
                 ))
             })?;
-            entries.push((key, to_element(&v)?));
+            entries.push((key, element_from(&v, adopt)?));
         }
         return Element::dict(entries).map_err(|e| PyValueError::new_err(e.to_string()));
     }
-    if let Some(composite) = composite_to_element(obj)? {
+    if let Some(composite) = composite_to_element(obj, adopt)? {
         return Ok(composite);
     }
-    to_tensor(obj).map(Element::Tensor)
+    tensor_from(obj, adopt).map(Element::Tensor)
 }
 
 /// `headrace.RaggedTensor` and `headrace.SparseTensor` values (`python/headrace/composite.py`),
 /// which name their kind in `_composite_kind` and list their parts in `_components()`.
-fn composite_to_element(obj: &Bound<'_, PyAny>) -> PyResult<Option<Element>> {
+fn composite_to_element(obj: &Bound<'_, PyAny>, adopt: bool) -> PyResult<Option<Element>> {
     let Ok(kind) = obj.getattr(pyo3::intern!(obj.py(), "_composite_kind")) else {
         return Ok(None);
     };
@@ -144,7 +184,7 @@ fn composite_to_element(obj: &Bound<'_, PyAny>) -> PyResult<Option<Element>> {
     let parts: Vec<Tensor> = obj
         .call_method0(pyo3::intern!(obj.py(), "_components"))?
         .try_iter()?
-        .map(|p| to_tensor(&p?))
+        .map(|p| tensor_from(&p?, adopt))
         .collect::<PyResult<_>>()?;
     let bad = |e: headrace::Error| PyValueError::new_err(e.to_string());
     Ok(Some(match kind.as_str() {
@@ -177,18 +217,32 @@ fn composite_to_element(obj: &Bound<'_, PyAny>) -> PyResult<Option<Element>> {
     }))
 }
 
-/// What a function returned, as an element: as tf.data does, a list is taken as a tuple.
+/// What a function returned, as an element: as tf.data does, a list is taken as a tuple. An
+/// `Adoptable` (a worker process's result) stands for its value, whose arrays are adopted.
 pub fn result_to_element(obj: &Bound<'_, PyAny>) -> PyResult<Element> {
+    let py = obj.py();
+    let adoptable = ADOPTABLE.import(py, "headrace._shared_memory", "Adoptable")?;
+    let (obj, adopt) = if obj.get_type().is(adoptable) {
+        (obj.getattr(pyo3::intern!(py, "value"))?, true)
+    } else {
+        (obj.clone(), false)
+    };
     if let Ok(l) = obj.cast::<PyList>() {
         return Ok(Element::Tuple(
-            l.iter().map(|x| to_element(&x)).collect::<PyResult<_>>()?,
+            l.iter()
+                .map(|x| element_from(&x, adopt))
+                .collect::<PyResult<_>>()?,
         ));
     }
-    to_element(obj)
+    element_from(&obj, adopt)
 }
 
 /// A Python value as a tensor, with `tf.constant`'s dtype rules for Python literals.
 pub fn to_tensor(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
+    tensor_from(obj, false)
+}
+
+fn tensor_from(obj: &Bound<'_, PyAny>, adopt: bool) -> PyResult<Tensor> {
     let py = obj.py();
     // The commonest cases first: these are the per-element hot path of Python functions.
     // Exact type checks: numpy's float64 is a subclass of float, and must keep its dtype.
@@ -219,7 +273,7 @@ pub fn to_tensor(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         return numpy_scalar_to_tensor(obj);
     }
     if let Ok(a) = obj.cast::<PyUntypedArray>() {
-        return array_to_tensor(a);
+        return array_tensor(a, adopt);
     }
     if obj.is_instance_of::<PyList>() {
         return list_to_tensor(obj);
@@ -349,6 +403,12 @@ fn only_python_literals(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
 /// A numpy array as a tensor (one copy into the engine's buffer: the engine may outlive the
 /// array, and the caller may change it).
 pub fn array_to_tensor(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
+    array_tensor(arr, false)
+}
+
+/// `array_to_tensor`; with `adopt`, nothing else refers to `arr`, which a large tensor then
+/// keeps as its storage instead of a copy (as it keeps a contiguous copy made here).
+fn array_tensor(arr: &Bound<'_, PyUntypedArray>, adopt: bool) -> PyResult<Tensor> {
     let py = arr.py();
     let shape: Vec<usize> = arr.shape().to_vec();
     let descr = arr.dtype();
@@ -362,18 +422,29 @@ pub fn array_to_tensor(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
         return object_array_to_tensor(arr);
     }
     let native_order = descr.byteorder() != b'>' || cfg!(target_endian = "big");
-    let arr = if arr.is_c_contiguous() && native_order {
-        arr.clone()
+    let (arr, adopt) = if arr.is_c_contiguous() && native_order {
+        (arr.clone(), adopt)
     } else {
         let np = py.import("numpy")?;
         let native = descr.call_method1("newbyteorder", ("=",))?;
-        np.call_method1("ascontiguousarray", (arr, native))?
-            .cast_into::<PyUntypedArray>()?
+        let copy = np
+            .call_method1("ascontiguousarray", (arr, native))?
+            .cast_into::<PyUntypedArray>()?;
+        // A copy that owns its buffer was just made here: nothing else refers to it.
+        let owns = unsafe { (*copy.as_array_ptr()).fields.flags } & npyffi::NPY_ARRAY_OWNDATA != 0;
+        let fresh = owns && !copy.is(arr);
+        (copy, fresh)
     };
     let nbytes = shape.iter().product::<usize>() * dtype.size();
     let data = unsafe { (*arr.as_array_ptr()).fields.data as *const u8 };
     let bytes = if nbytes == 0 {
         Bytes::new()
+    } else if adopt && nbytes >= ADOPT_MIN_BYTES {
+        Bytes::from_owner(ArrayBuffer {
+            _array: arr.clone().into_any().unbind(),
+            data,
+            len: nbytes,
+        })
     } else {
         Bytes::copy_from_slice(unsafe { std::slice::from_raw_parts(data, nbytes) })
     };

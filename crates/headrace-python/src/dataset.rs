@@ -15,7 +15,8 @@ use pyo3::types::{PyDict, PyTuple};
 use crate::convert::{spec_from_py, spec_to_py, to_element, to_tensor};
 use crate::errors::to_py;
 use crate::function::{
-    dataset_of, generator_factory, PyDatasetFn, PyFunction, PyMapFn, PyPredicateFn, PyProcessMapFn,
+    dataset_of, generator_factory, KeptByVerdict, PairedElement, PyDatasetFn, PyFunction, PyMapFn,
+    PyPredicateFn, PyProcessDatasetFn, PyProcessMapFn, VerdictMapFn,
 };
 use crate::graph::NativeGraph;
 use crate::iterator::NativeIterator;
@@ -176,7 +177,53 @@ impl NativeDataset {
         ok(self.inner.filter_with(f))
     }
 
-    fn flat_map(&self, func: &Bound<'_, PyAny>) -> PyResult<Self> {
+    /// `filter` with `num_parallel_calls` or worker processes: the predicate runs as a
+    /// parallel map pairing each element with its verdict, then the pairs kept are
+    /// unpaired (see `VerdictMapFn`). `processes`: `predicate` is a `ProcessMap`/`AutoMap`.
+    fn filter_parallel(
+        &self,
+        py: Python<'_>,
+        predicate: &Bound<'_, PyAny>,
+        num_parallel_calls: Option<i64>,
+        deterministic: Option<bool>,
+        processes: bool,
+    ) -> PyResult<Self> {
+        let (f, name): (Arc<dyn MapFn>, String) = match predicate.cast::<NativeGraph>() {
+            Ok(g) => (g.get().graph.clone(), "(traced)".into()),
+            Err(_) if processes => {
+                let name = predicate.getattr("name")?.extract()?;
+                (Arc::new(PyProcessMapFn::new(predicate)?), name)
+            }
+            Err(_) => {
+                let f = PyFunction::new(predicate, "predicate")?;
+                let name = f.name().to_string();
+                (Arc::new(PyMapFn(f)), name)
+            }
+        };
+        let parallel = parallelism(py, "num_parallel_calls", num_parallel_calls)?;
+        let spec = self.inner.element_spec();
+        let paired = self.inner.map_with(
+            Arc::new(VerdictMapFn::new(f, name)),
+            parallel,
+            deterministic,
+            headrace::ElementSpec::Unknown,
+        );
+        ok(paired.filter_with(Arc::new(KeptByVerdict)).map_with(
+            Arc::new(PairedElement),
+            None,
+            None,
+            spec,
+        ))
+    }
+
+    /// `flat_map`; `processes`: `func` is a `ProcessMap` whose workers send back the
+    /// elements of the datasets the function makes.
+    #[pyo3(signature = (func, processes=false))]
+    fn flat_map(&self, func: &Bound<'_, PyAny>, processes: bool) -> PyResult<Self> {
+        if processes {
+            let f = Arc::new(PyProcessDatasetFn::new(func)?);
+            return ok(self.inner.flat_map_with(f, headrace::ElementSpec::Unknown));
+        }
         let (f, spec) = dataset_fn(func)?;
         ok(self.inner.flat_map_with(f, spec))
     }
@@ -283,15 +330,17 @@ impl NativeDataset {
         ok(self.inner.ignore_errors(log_warning))
     }
 
-    #[pyo3(signature = (deterministic=None, approximate_image_ops=None))]
+    #[pyo3(signature = (deterministic=None, approximate_image_ops=None, pipeline_process=None))]
     fn with_options(
         &self,
         deterministic: Option<bool>,
         approximate_image_ops: Option<bool>,
+        pipeline_process: Option<bool>,
     ) -> PyResult<Self> {
         ok(self.inner.with_options(&Options {
             deterministic,
             approximate_image_ops,
+            pipeline_process,
         }))
     }
 
@@ -304,6 +353,9 @@ impl NativeDataset {
         }
         if let Some(v) = options.approximate_image_ops {
             d.set_item("approximate_image_ops", v)?;
+        }
+        if let Some(v) = options.pipeline_process {
+            d.set_item("pipeline_process", v)?;
         }
         Ok(d)
     }

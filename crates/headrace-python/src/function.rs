@@ -1,6 +1,7 @@
 //! Python callables as engine functions. Each call takes the GIL only while in Python; a
 //! chunk of elements is processed under one acquisition (see `MapFn::call_many`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use headrace::dataset::generator::IteratorFactory;
@@ -11,9 +12,9 @@ use headrace::runtime::CancelToken;
 use headrace::{DType, Dataset, Element, Result};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyIterator, PyTuple};
+use pyo3::types::{PyIterator, PyList, PyTuple};
 
-use crate::convert::{element_to_py, result_to_element, to_tensor};
+use crate::convert::{element_to_py, result_to_element, to_element, to_tensor};
 use crate::dataset::NativeDataset;
 use crate::errors::from_py;
 
@@ -56,6 +57,10 @@ impl PyFunction {
             }
             other => f.call1((element_to_py(py, other)?,)),
         }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     fn describe(&self) -> String {
@@ -196,41 +201,34 @@ impl ElementIterator for PyIterSource {
     }
 }
 
-/// `map(fn, executor="process")`: `fn` runs in a pool of Python worker processes, one pool
-/// per running pipeline. `factory` is the Python side (`headrace._process.ProcessMap`):
-/// `factory.start()` makes a pool, `pool.run(position, cancelled, args)` runs one element
-/// in a worker (waiting without the GIL) and `pool.close()` ends the workers.
-pub struct PyProcessMapFn {
+/// The Python side of a function run in worker processes (`headrace._process.ProcessMap`,
+/// or `headrace._auto.AutoMap` for `executor="auto"`): `factory.start()` makes a pool for
+/// one running pipeline, `pool.run(position, cancelled, args)` runs one element in a worker
+/// (waiting without the GIL), `pool.begin_epoch()` says that the stage was built again
+/// (the seeds of the calls depend on it) and `pool.close()` ends the workers.
+struct ProcessFactory {
     factory: Py<PyAny>,
     name: String,
     /// "processes" or "auto", for descriptions.
     executor: String,
 }
 
-impl PyProcessMapFn {
-    pub fn new(factory: &Bound<'_, PyAny>) -> PyResult<PyProcessMapFn> {
-        let name = factory.getattr("name")?.extract()?;
-        let executor = factory.getattr("executor")?.extract()?;
-        Ok(PyProcessMapFn {
+impl ProcessFactory {
+    fn new(factory: &Bound<'_, PyAny>) -> PyResult<ProcessFactory> {
+        Ok(ProcessFactory {
             factory: factory.clone().unbind(),
-            name,
-            executor,
+            name: factory.getattr("name")?.extract()?,
+            executor: factory.getattr("executor")?.extract()?,
         })
     }
 
-    fn not_started() -> headrace::Error {
-        headrace::Error::internal("a process map ran before its pool was started")
-    }
-}
-
-impl MapFn for PyProcessMapFn {
-    fn call(&self, _element: Element) -> Result<Element> {
-        Err(Self::not_started())
+    fn describe(&self) -> String {
+        format!("{} (python, {})", self.name, self.executor)
     }
 
     /// The pool of the pipeline being built, started on first use: the epochs of `repeat`
-    /// share it, and it ends when the pipeline is dropped.
-    fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn MapFn>>> {
+    /// share it, and it ends when the pipeline is dropped. Each call is a new epoch.
+    fn pool(&self, ctx: &Context) -> Result<Arc<Pool>> {
         let key = self as *const Self as usize;
         let pool = ctx.pipeline_state(key, || {
             Python::attach(|py| {
@@ -242,25 +240,120 @@ impl MapFn for PyProcessMapFn {
                 Ok(Pool(Some(pool.unbind())))
             })
         })?;
-        let may_settle = Python::attach(|py| {
-            let pool = pool.0.as_ref().expect("a pool is closed only on drop");
-            pool.bind(py).hasattr("direct").unwrap_or(false)
-        });
+        Python::attach(|py| {
+            let pool = pool.bound(py);
+            if pool.hasattr("begin_epoch").unwrap_or(false) {
+                pool.call_method0("begin_epoch")
+                    .map_err(|e| from_py(py, e))?;
+            }
+            Ok(())
+        })?;
+        Ok(pool)
+    }
+
+    fn not_started() -> headrace::Error {
+        headrace::Error::internal("a process function ran before its pool was started")
+    }
+}
+
+/// `map(fn, executor="process")` (or `"auto"`): `fn` runs in a pool of Python worker
+/// processes, one pool per running pipeline.
+pub struct PyProcessMapFn(ProcessFactory);
+
+impl PyProcessMapFn {
+    pub fn new(factory: &Bound<'_, PyAny>) -> PyResult<PyProcessMapFn> {
+        Ok(PyProcessMapFn(ProcessFactory::new(factory)?))
+    }
+}
+
+impl MapFn for PyProcessMapFn {
+    fn call(&self, _element: Element) -> Result<Element> {
+        Err(ProcessFactory::not_started())
+    }
+
+    fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn MapFn>>> {
+        let pool = self.0.pool(ctx)?;
+        let may_settle = Python::attach(|py| pool.bound(py).hasattr("direct").unwrap_or(false));
         Ok(Some(Arc::new(PooledMapFn {
             pool,
-            description: format!("{} (python, {})", self.name, self.executor),
+            description: self.0.describe(),
             may_settle,
             direct: OnceLock::new(),
         })))
     }
 
     fn describe(&self) -> String {
-        format!("{} (python, {})", self.name, self.executor)
+        self.0.describe()
+    }
+}
+
+/// `flat_map(fn, executor="process")`: `fn` runs in a worker process, which iterates the
+/// dataset it returns and sends back its elements (a list); the stage yields them.
+pub struct PyProcessDatasetFn(ProcessFactory);
+
+impl PyProcessDatasetFn {
+    pub fn new(factory: &Bound<'_, PyAny>) -> PyResult<PyProcessDatasetFn> {
+        Ok(PyProcessDatasetFn(ProcessFactory::new(factory)?))
+    }
+}
+
+impl DatasetFn for PyProcessDatasetFn {
+    fn call(&self, _element: Element) -> Result<Dataset> {
+        Err(ProcessFactory::not_started())
+    }
+
+    fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn DatasetFn>>> {
+        Ok(Some(Arc::new(PooledDatasetFn {
+            pool: self.0.pool(ctx)?,
+            description: self.0.describe(),
+            next_position: AtomicU64::new(0),
+        })))
+    }
+
+    fn describe(&self) -> String {
+        self.0.describe()
     }
 }
 
 /// A running pool of worker processes, ended (workers terminated and joined) on drop.
 struct Pool(Option<Py<PyAny>>);
+
+impl Pool {
+    fn bound<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
+        self.0
+            .as_ref()
+            .expect("a pool is closed only on drop")
+            .bind(py)
+    }
+
+    /// `fn(*element)` in a worker: the element's components become the arguments.
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        element: Element,
+        position: Option<u64>,
+        cancel: &CancelToken,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args = match element {
+            Element::Tuple(items) => PyTuple::new(
+                py,
+                items
+                    .into_iter()
+                    .map(|e| element_to_py(py, e))
+                    .collect::<PyResult<Vec<_>>>()?,
+            )?,
+            other => PyTuple::new(py, [element_to_py(py, other)?])?,
+        };
+        let cancelled = Bound::new(
+            py,
+            CancelFlag {
+                token: cancel.clone(),
+            },
+        )?;
+        self.bound(py)
+            .call_method1("run", (position, cancelled, args))
+    }
+}
 
 impl Drop for Pool {
     fn drop(&mut self) {
@@ -302,9 +395,8 @@ impl PooledMapFn {
         cancel: &CancelToken,
     ) -> Result<Element> {
         let run = || -> PyResult<Element> {
-            let pool = self.pool.0.as_ref().expect("a pool is closed only on drop");
             if self.direct.get().is_none() && self.may_settle {
-                let direct = pool.bind(py).getattr("direct")?;
+                let direct = self.pool.bound(py).getattr("direct")?;
                 if !direct.is_none() {
                     let _ = self.direct.set(PyFunction::new(&direct, "map_func")?);
                 }
@@ -312,26 +404,7 @@ impl PooledMapFn {
             if let Some(f) = self.direct.get() {
                 return result_to_element(&f.invoke(py, element)?);
             }
-            let args = match element {
-                Element::Tuple(items) => PyTuple::new(
-                    py,
-                    items
-                        .into_iter()
-                        .map(|e| element_to_py(py, e))
-                        .collect::<PyResult<Vec<_>>>()?,
-                )?,
-                other => PyTuple::new(py, [element_to_py(py, other)?])?,
-            };
-            let cancelled = Bound::new(
-                py,
-                CancelFlag {
-                    token: cancel.clone(),
-                },
-            )?;
-            let out = pool
-                .bind(py)
-                .call_method1("run", (position, cancelled, args))?;
-            result_to_element(&out)
+            result_to_element(&self.pool.run(py, element, position, cancel)?)
         };
         run().map_err(|e| from_py(py, e))
     }
@@ -365,6 +438,167 @@ impl MapFn for PooledMapFn {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+}
+
+/// The function a process flat_map's stage runs: one element at a time (flat_map is
+/// sequential), so the position is a count.
+struct PooledDatasetFn {
+    pool: Arc<Pool>,
+    description: String,
+    next_position: AtomicU64,
+}
+
+impl DatasetFn for PooledDatasetFn {
+    fn call(&self, element: Element) -> Result<Dataset> {
+        let position = self.next_position.fetch_add(1, Ordering::Relaxed);
+        Python::attach(|py| {
+            let out = self
+                .pool
+                .run(py, element, Some(position), &CancelToken::new())
+                .map_err(|e| from_py(py, e))?;
+            elements_dataset(&out).map_err(|e| from_py(py, e))
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+}
+
+/// The dataset a worker sent back: the list of its elements (or, from a runner that calls
+/// the function in this process, the dataset itself).
+fn elements_dataset(out: &Bound<'_, PyAny>) -> PyResult<Dataset> {
+    let Ok(list) = out.cast::<PyList>() else {
+        return dataset_of(out);
+    };
+    let elements: Arc<[Element]> = list
+        .iter()
+        .map(|x| to_element(&x))
+        .collect::<PyResult<Vec<_>>>()?
+        .into();
+    Ok(Dataset::from_generator(move || {
+        let elements = elements.clone();
+        (0..elements.len()).map(move |i| Ok(elements[i].clone()))
+    }))
+}
+
+/// `filter(predicate, num_parallel_calls=N)`: the predicate runs as a parallel map whose
+/// output pairs its verdict with the element, `(keep, element)`; [`KeptByVerdict`] and
+/// [`PairedElement`] then keep the elements whose verdict is true, in the map's order.
+pub struct VerdictMapFn {
+    predicate: Arc<dyn MapFn>,
+    name: String,
+}
+
+impl VerdictMapFn {
+    pub fn new(predicate: Arc<dyn MapFn>, name: String) -> VerdictMapFn {
+        VerdictMapFn { predicate, name }
+    }
+
+    fn pair(&self, verdict: Element, element: Element) -> Result<Element> {
+        match &verdict {
+            Element::Tensor(t) if t.dtype() == DType::Bool && t.rank() == 0 => {
+                Ok(Element::Tuple(vec![verdict, element]))
+            }
+            other => {
+                let got = match other {
+                    Element::Tensor(t) => format!("a {} of shape {:?}", t.dtype(), t.shape()),
+                    other => other.structure_name(),
+                };
+                // A TypeError, as the predicate run by `filter` without parallelism gives.
+                Err(Python::attach(|py| {
+                    from_py(
+                        py,
+                        PyTypeError::new_err(format!(
+                            "filter: the predicate {} must return a scalar bool, got {got}",
+                            self.name
+                        )),
+                    )
+                }))
+            }
+        }
+    }
+}
+
+impl MapFn for VerdictMapFn {
+    fn call(&self, element: Element) -> Result<Element> {
+        let verdict = self.predicate.call(element.clone())?;
+        self.pair(verdict, element)
+    }
+
+    fn call_at(&self, element: Element, position: u64) -> Result<Element> {
+        let verdict = self.predicate.call_at(element.clone(), position)?;
+        self.pair(verdict, element)
+    }
+
+    fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn MapFn>>> {
+        Ok(self.predicate.instantiate(ctx)?.map(|predicate| {
+            Arc::new(VerdictMapFn {
+                predicate,
+                name: self.name.clone(),
+            }) as Arc<dyn MapFn>
+        }))
+    }
+
+    fn call_many(
+        &self,
+        elements: Vec<Result<Element>>,
+        first_position: u64,
+        cancel: &CancelToken,
+    ) -> Vec<Result<Element>> {
+        let kept: Vec<Option<Element>> =
+            elements.iter().map(|e| e.as_ref().ok().cloned()).collect();
+        self.predicate
+            .call_many(elements, first_position, cancel)
+            .into_iter()
+            .zip(kept)
+            .map(|(verdict, element)| {
+                verdict.and_then(|v| match element {
+                    Some(e) => self.pair(v, e),
+                    None => Err(headrace::Error::internal("a verdict for an error element")),
+                })
+            })
+            .collect()
+    }
+
+    fn describe(&self) -> String {
+        self.predicate.describe()
+    }
+}
+
+/// Keeps the `(keep, element)` pairs of [`VerdictMapFn`] whose verdict is true.
+pub struct KeptByVerdict;
+
+impl PredicateFn for KeptByVerdict {
+    fn call(&self, element: &Element) -> Result<bool> {
+        match element {
+            Element::Tuple(pair) if pair.len() == 2 => match &pair[0] {
+                Element::Tensor(t) => Ok(t.scalar_value::<headrace::value::Bool>()?.0 != 0),
+                _ => Err(headrace::Error::internal("a verdict is a tensor")),
+            },
+            _ => Err(headrace::Error::internal("a verdict comes paired")),
+        }
+    }
+
+    fn describe(&self) -> String {
+        "the predicate's verdict".into()
+    }
+}
+
+/// The element of a `(keep, element)` pair.
+pub struct PairedElement;
+
+impl MapFn for PairedElement {
+    fn call(&self, element: Element) -> Result<Element> {
+        match element {
+            Element::Tuple(mut pair) if pair.len() == 2 => Ok(pair.pop().expect("two items")),
+            _ => Err(headrace::Error::internal("a verdict comes paired")),
+        }
+    }
+
+    fn describe(&self) -> String {
+        "the element kept".into()
     }
 }
 

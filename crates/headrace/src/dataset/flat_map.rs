@@ -45,7 +45,7 @@ impl DatasetNode for FlatMapNode {
     fn iterate(&self, ctx: &Context) -> Result<BoxIterator> {
         Ok(Box::new(FlatMapIter {
             input: self.input.make_iterator(ctx)?,
-            f: self.f.clone(),
+            f: self.f.instantiate(ctx)?.unwrap_or_else(|| self.f.clone()),
             inner_ctx: ctx.inner(),
             current: None,
             scan: ScanCheck::new(ctx.cancel.clone()),
@@ -127,6 +127,64 @@ mod tests {
 
     fn scalar(e: &Element) -> Result<i64> {
         e.as_tensor().unwrap().scalar_value::<i64>()
+    }
+
+    /// A function whose instances count the iterators built: instance k makes datasets
+    /// of k elements.
+    struct PerIterator {
+        built: std::sync::atomic::AtomicI64,
+    }
+
+    struct Instance(i64);
+
+    impl DatasetFn for Instance {
+        fn call(&self, _element: Element) -> Result<Dataset> {
+            Ok(Dataset::range(0, self.0))
+        }
+
+        fn describe(&self) -> String {
+            "instance".into()
+        }
+    }
+
+    impl DatasetFn for PerIterator {
+        fn call(&self, _element: Element) -> Result<Dataset> {
+            Err(Error::internal("the uninstantiated function ran"))
+        }
+
+        fn instantiate(&self, _ctx: &Context) -> Result<Option<Arc<dyn DatasetFn>>> {
+            let k = self.built.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            Ok(Some(Arc::new(Instance(k))))
+        }
+
+        fn describe(&self) -> String {
+            "per iterator".into()
+        }
+    }
+
+    #[test]
+    fn each_iterator_runs_its_own_instance_of_the_function() {
+        let f = Arc::new(PerIterator {
+            built: Default::default(),
+        });
+        let ds = Dataset::range(0, 2).flat_map_with(f.clone(), ElementSpec::Unknown);
+        assert_eq!(values(&ds), vec![0, 0]);
+        // `repeat` builds the stage again each epoch: instances 2 and 3.
+        assert_eq!(
+            values(&ds.repeat(2).unwrap()),
+            vec![0, 1, 0, 1, 0, 1, 2, 0, 1, 2]
+        );
+        let interleaved = Dataset::range(0, 2)
+            .interleave_with(
+                f,
+                crate::dataset::Parallelism::Fixed(1),
+                1,
+                None,
+                None,
+                ElementSpec::Unknown,
+            )
+            .unwrap();
+        assert_eq!(values(&interleaved), vec![0, 1, 2, 3, 0, 1, 2, 3]);
     }
 
     #[test]

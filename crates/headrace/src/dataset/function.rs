@@ -78,6 +78,15 @@ pub trait PredicateFn: Send + Sync {
 /// A function making a dataset from an element.
 pub trait DatasetFn: Send + Sync {
     fn call(&self, element: Element) -> Result<Dataset>;
+
+    /// The function to run in the pipeline `ctx` belongs to, called each time an iterator
+    /// builds the stage (as [`MapFn::instantiate`]: a pool of worker processes lives in
+    /// `ctx.pipeline_state`); `None` keeps this one.
+    fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn DatasetFn>>> {
+        let _ = ctx;
+        Ok(None)
+    }
+
     fn describe(&self) -> String;
 }
 

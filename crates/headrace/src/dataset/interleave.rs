@@ -109,7 +109,7 @@ impl DatasetNode for InterleaveNode {
         });
         Ok(Box::new(InterleaveIter {
             input: Some(self.input.make_iterator(&ctx)?),
-            f: self.f.clone(),
+            f: self.f.instantiate(&ctx)?.unwrap_or_else(|| self.f.clone()),
             inner_ctx: ctx.inner(),
             slots: (0..cycle_length).map(|_| None).collect(),
             open: 0,

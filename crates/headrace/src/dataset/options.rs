@@ -10,6 +10,10 @@ pub struct Options {
     /// Whether traced functions may trade exactness for speed in image ops: a JPEG decode
     /// followed by a large downscale decodes at a reduced DCT scale (default: false).
     pub approximate_image_ops: Option<bool>,
+    /// Whether the Python API runs the whole pipeline in a child process and hands its
+    /// elements over through shared memory (default: false). The engine itself ignores it:
+    /// it is kept and merged so that `options()` reports it.
+    pub pipeline_process: Option<bool>,
 }
 
 impl Options {
@@ -18,6 +22,7 @@ impl Options {
         Options {
             deterministic: other.deterministic.or(self.deterministic),
             approximate_image_ops: other.approximate_image_ops.or(self.approximate_image_ops),
+            pipeline_process: other.pipeline_process.or(self.pipeline_process),
         }
     }
 }
@@ -38,5 +43,12 @@ mod tests {
             ..Options::default()
         };
         assert_eq!(a.merge(&b).deterministic, Some(true));
+        let c = Options {
+            pipeline_process: Some(true),
+            ..Options::default()
+        };
+        let merged = a.merge(&c).merge(&b);
+        assert_eq!(merged.pipeline_process, Some(true));
+        assert_eq!(merged.deterministic, Some(true));
     }
 }
