@@ -13,7 +13,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from ._process import Pool, dumps_function
+from ._process import _POLL_S, Pool, _context, dumps_function
+from .errors import CancelledError
 
 
 def gil_enabled() -> bool:
@@ -92,18 +93,31 @@ class AutoMap:
         return AutoRunner(self)
 
 
+def _start_fork_server() -> None:
+    """Starts the workers' fork server ahead of a switch (no-op once it runs)."""
+    try:
+        _context()
+    except Exception:
+        pass  # the switch will try again, and stay on threads if it cannot
+
+
 class AutoRunner:
     """One running pipeline's ``executor="auto"`` stage.
 
     ``mode`` is "measuring" (calls run on the calling engine thread, each timed), then
     "thread" for good, or "process" once the pool has started ("switching" while it starts:
-    calls still run on threads). Calls on threads are exactly ``executor="thread"``'s: the
-    same results and exceptions."""
+    new calls wait for it, without the GIL, so that starting it does not queue on the GIL
+    behind the calls; they run on threads if it cannot start). Calls on threads are exactly
+    ``executor="thread"``'s: the same results and exceptions."""
 
     def __init__(self, auto: AutoMap) -> None:
         self._auto = auto
         self._fn = auto._fn
         self._lock = threading.Lock()
+        # Signalled when a switch ends (the pool started, or the stage stays on threads).
+        self._switched = threading.Condition(self._lock)
+        # Whether the fork server was started ahead of a likely switch.
+        self._server_asked = False
         self.mode = "measuring"
         self._pool: Pool | None = None
         # Times the engine built the stage (the epochs of repeat), for the pool's seeds.
@@ -118,6 +132,9 @@ class AutoRunner:
         self.cores = 0.0
         self.process_cores = 0.0
         self.calls_on_threads = 0
+        # calls_on_threads when the stage decided to switch (the calls then in flight
+        # finish on threads; later ones wait for the pool).
+        self.calls_when_decided: int | None = None
         self.serial = next(_auto_serials)
         _AUTO_RUNNERS.add(self)
 
@@ -132,12 +149,26 @@ class AutoRunner:
 
     def run(self, position: int | None, cancelled: Callable[[], bool], args: tuple) -> Any:
         pool = self._pool
+        if pool is None and self.mode == "switching":
+            pool = self._await_switch(cancelled)
         if pool is not None:
             return pool.run(position, cancelled, args)
         if self.mode != "measuring":
             self.calls_on_threads += 1
             return self._fn(*args)
         return self._measured(args)
+
+    def _await_switch(self, cancelled: Callable[[], bool]) -> Pool | None:
+        """Waits (without the GIL) while the pool starts: its pool, or None when the stage
+        stays on threads. Calls running meanwhile would hold the GIL, which the thread
+        starting the pool takes dozens of times (a 5 ms wait each with CPU-bound threads
+        about): 0.2-0.8 s to start 2 workers on 2 vCPUs, against some 30 ms alone."""
+        with self._switched:
+            while self.mode == "switching":
+                if self._closed or cancelled():
+                    raise CancelledError("map: the pipeline was cancelled")
+                self._switched.wait(_POLL_S)
+            return self._pool
 
     def _measured(self, args: tuple) -> Any:
         clock = time.pthread_getcpuclockid(threading.get_ident())
@@ -155,6 +186,7 @@ class AutoRunner:
         finally:
             used = time.clock_gettime(clock) - cpu
             switch = False
+            warm_up = False
             with self._lock:
                 self.calls_on_threads += 1
                 if self._inflight.pop(key, None) is not None:
@@ -162,6 +194,13 @@ class AutoRunner:
                     self._done += 1
                     if self.mode == "measuring":
                         switch = self._decide(time.perf_counter())
+                # Overlapping calls that use CPU may well be switched at the window's end:
+                # the fork server (a new interpreter importing headrace) boots meanwhile.
+                if self.mode == "measuring" and not self._server_asked:
+                    warm_up = self._most >= 2 and used >= _AUTO_MIN_CALL_CPU_S
+                    self._server_asked = warm_up
+            if warm_up:
+                threading.Thread(target=_start_fork_server, daemon=True).start()
             if switch:
                 # Started aside, so that this call's element is not held up meanwhile.
                 threading.Thread(
@@ -199,6 +238,8 @@ class AutoRunner:
             and self._cpu / self._done >= _AUTO_MIN_CALL_CPU_S
         )
         self.mode = "switching" if serialised else "thread"
+        if serialised:
+            self.calls_when_decided = self.calls_on_threads
         return serialised
 
     def _switch(self) -> None:
@@ -213,6 +254,7 @@ class AutoRunner:
             except Exception:
                 pool = None
         with self._lock:
+            self._switched.notify_all()
             if pool is not None and not self._closed:
                 pool.begin_epoch(self.epoch)
                 self._pool = pool
@@ -246,6 +288,7 @@ class AutoRunner:
         """Ends the pool, if one started. Idempotent."""
         with self._lock:
             self._closed = True
+            self._switched.notify_all()
             pool = self._pool
         if pool is not None:
             pool.close()

@@ -74,10 +74,16 @@ def test_cpu_bound_python_switches_to_processes_and_keeps_order():
     wait_mode(r, ("process",))
     pids = r.pids()
     assert pids and MAIN not in pids
-    # The first calls (the window) ran on threads, in this process.
+    # The first calls (the window) ran on threads, in this process; once the stage decided,
+    # only the other call then in flight finished there (later ones waited for the pool).
     assert out[0][1] == MAIN
+    assert r.calls_when_decided is not None
+    assert r.calls_on_threads <= r.calls_when_decided + 1, (
+        r.calls_on_threads,
+        r.calls_when_decided,
+    )
     # The same results, in order, as "thread"; a new iterator measures afresh.
-    threads = hr.Dataset.range(n).map(spin, num_parallel_calls=2, trace=False)
+    threads = hr.Dataset.range(n).map(spin, num_parallel_calls=2, executor="thread", trace=False)
     assert [int(v) for v, _ in threads] == [v for v, _ in out]
     del it, r
     gc.collect()

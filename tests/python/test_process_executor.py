@@ -85,7 +85,7 @@ def assert_gone(pids, timeout=5.0):
 
 def test_results_equal_threads_in_order():
     ds = hr.Dataset.range(40)
-    expected = list(ds.map(busy, num_parallel_calls=2, trace=False))
+    expected = list(ds.map(busy, num_parallel_calls=2, executor="thread", trace=False))
     got = list(map_process(ds, busy))
     assert got == expected == [busy(i) for i in range(40)]
     # AUTOTUNE and a serial map (one worker) too.
