@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from ._process import _POLL_S, Pool, _context, dumps_function
+from ._process import _POLL_S, Epochs, Pool, _context, dumps_function
 from .errors import CancelledError
 
 
@@ -78,6 +78,11 @@ class AutoMap:
         self._lock = threading.Lock()
         # The seed of the calls in worker processes, drawn now as ProcessMap's is.
         self.seed = random.getrandbits(64)
+        self.epochs = Epochs()
+
+    def next_epoch(self) -> int:
+        """The epoch of the stage the engine is building (see ``_process.Epochs``)."""
+        return self.epochs.take()
 
     def fn_bytes(self) -> bytes | None:
         """``fn`` pickled (once, for every pipeline), or None when it cannot be."""
@@ -264,11 +269,12 @@ class AutoRunner:
         if pool is not None:
             pool.close()
 
-    def begin_epoch(self) -> None:
-        """The engine built the stage again: counted, and passed on to the pool (calls on
-        threads are not seeded: the threads share one generator)."""
+    def begin_epoch(self, epoch: int | None = None) -> None:
+        """The engine built the stage again (``epoch``: its build number; without it, the
+        next): kept, and passed on to the pool (calls on threads are not seeded: the threads
+        share one generator)."""
         with self._lock:
-            self.epoch += 1
+            self.epoch = self.epoch + 1 if epoch is None else epoch
             if self._pool is not None:
                 self._pool.begin_epoch(self.epoch)
 

@@ -54,8 +54,10 @@ class PipelineProcessIterator:
     """An iterator over a dataset run in a child process (``Options(pipeline_process=True)``),
     with the native iterator's surface: ``__next__``, ``close()`` and ``stats()``."""
 
-    def __init__(self, dataset: Any) -> None:
-        data = _dumps_dataset(dataset)
+    def __init__(self, dataset: Any, iterations: int = 0) -> None:
+        # (The child's copy catches up with the iterations ``dataset`` had before this one,
+        # so that a reshuffling shuffle and random ops draw anew, as in this process.)
+        data = _dumps_dataset((dataset, iterations))
         ctx = _process._context()
         conn, child_conn = ctx.Pipe()
         self._lock = threading.Lock()
@@ -318,8 +320,9 @@ def _child_main(conn: Any, data: bytes) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        dataset = pickle.loads(data)
+        dataset, iterations = pickle.loads(data)
         del data
+        dataset._native.skip_iterations(iterations)
         # The native iterator: this process runs the pipeline itself (no recursion).
         it = iter(dataset._native)
     except BaseException as e:

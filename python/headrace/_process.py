@@ -169,6 +169,28 @@ def dumps_function(fn: Callable[..., Any], name: str, op: str = "map") -> bytes:
         ) from e
 
 
+class Epochs:
+    """The builds of one map stage, across all the pipelines running it: each build (an epoch
+    of ``repeat``, or a new iteration of the dataset) takes the next number, so that the
+    calls' seeds change from epoch to epoch, as ``shuffle`` reshuffles."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next = 0
+
+    def take(self) -> int:
+        with self._lock:
+            epoch = self._next
+            self._next += 1
+            return epoch
+
+    def skip(self, count: int) -> None:
+        """Skips ``count`` epochs (a pipeline rebuilt in a child process catches up with the
+        iterations the dataset already had)."""
+        with self._lock:
+            self._next += count
+
+
 class ProcessMap:
     """What ``Dataset.map`` hands the engine for ``executor="process"``."""
 
@@ -182,6 +204,11 @@ class ProcessMap:
         # Drawn now, as an unseeded traced op's seed (tracing.resolve_seed): random.seed(n)
         # before building the pipeline makes its runs repeat.
         self.seed = random.getrandbits(64)
+        self.epochs = Epochs()
+
+    def next_epoch(self) -> int:
+        """The epoch of the stage the engine is building (see ``Epochs``)."""
+        return self.epochs.take()
 
     def start(self) -> Pool:
         return Pool(self._fn_bytes, self.processes, self.name, self.seed)
@@ -310,9 +337,9 @@ class Pool:
             raise
 
     def begin_epoch(self, epoch: int | None = None) -> None:
-        """The engine built the stage again (the next epoch of ``repeat``): the calls' seeds
-        change. ``epoch`` sets the count instead (``executor="auto"``'s runner, which counted
-        the epochs before it had a pool). A call's seed is
+        """The engine built the stage again: the calls' seeds change. ``epoch`` is the stage's
+        build number (``ProcessMap.next_epoch``: each epoch of ``repeat`` and each iteration
+        of the dataset); without it, the next. A call's seed is
         ``_mix(_mix(_mix(seed) ^ epoch) ^ position)``."""
         self.epoch = self.epoch + 1 if epoch is None else epoch
         self._epoch_key = _mix(_mix(self._seed) ^ self.epoch)

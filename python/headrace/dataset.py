@@ -77,7 +77,7 @@ class Dataset:
     """A pipeline description, as ``tf.data.Dataset``: immutable, built by chaining
     transformations, run by iterating it (``for x in ds``)."""
 
-    __slots__ = ("_native", "_fusable", "_recipe", "__weakref__")
+    __slots__ = ("_native", "_fusable", "_recipe", "_iterations", "__weakref__")
 
     def __init__(self, native: Any, fusable: Any = None) -> None:
         self._native = native
@@ -88,6 +88,9 @@ class Dataset:
         # constructor that made it (``recorded``): pickling replays it. None: built from a
         # native dataset directly, which cannot cross processes.
         self._recipe: tuple[Callable[..., Any], tuple, dict] | None = None
+        # How many times this dataset was iterated: a copy rebuilt in a child process
+        # (``pipeline_process``) skips as many iterations of its randomness.
+        self._iterations = 0
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # A subclass's constructor (TFRecordDataset(...)) records its call like the methods.
@@ -543,10 +546,12 @@ class Dataset:
         return True
 
     def __iter__(self) -> Iterator[Any]:
+        iterations = self._iterations
+        self._iterations += 1
         if self._native.options().get("pipeline_process"):
             from ._pipeline_process import PipelineProcessIterator
 
-            it: Any = PipelineProcessIterator(self)
+            it: Any = PipelineProcessIterator(self, iterations)
         else:
             it = iter(self._native)
         _LIVE_ITERATORS.add(it)

@@ -1,9 +1,11 @@
 """``hr.random``: random tensors with ``tf.random``'s names.
 
-Inside a traced function each op draws from a stream derived from its seed and the element's
-position in the stage's input, so results are the same whatever ``num_parallel_calls`` is and
-whichever thread ran the element. Called eagerly, a seeded op returns the same values each
-time (those of position 0).
+Inside a traced function each op draws from a stream derived from its seed, the element's
+position in the stage's input and the epoch, so results are the same whatever
+``num_parallel_calls`` is and whichever thread ran the element, and each epoch (of ``repeat``,
+or each new iteration of the dataset) draws anew, as ``shuffle`` reshuffles; a pipeline built
+again with the same seeds repeats its epochs. Called eagerly, a seeded op returns the same
+values each time (those of position 0 in the first epoch).
 """
 
 from __future__ import annotations

@@ -512,3 +512,24 @@ def test_nothing_outlives_the_interpreter(mode):
         time.sleep(0.05)
     assert not alive(pid), f"the pipeline's child process {pid} outlived its interpreter"
     assert not shm_entries(parent), sorted(shm_entries(parent))
+
+
+def test_each_iteration_draws_anew_as_the_pipeline_in_process_does():
+    """A reshuffling shuffle and seeded random ops give each iteration its own order and
+    values; the child's copy catches up with the iterations the dataset had, so iterating in
+    a child process gives what iterating here gives, iteration by iteration."""
+
+    def build():
+        return (
+            hr.Dataset.range(30)
+            .shuffle(30, seed=4)
+            .map(lambda x: (x, hr.random.uniform([], seed=2)))
+            .filter(lambda x, r: hr.random.uniform([], seed=3) < 0.7)
+        )
+
+    here = build()
+    there = build().with_options(PROCESS)
+    runs = [list(here) for _ in range(3)]
+    assert runs[0] != runs[1] and runs[1] != runs[2]
+    for run in runs:
+        same_elements(list(there), run)

@@ -714,9 +714,13 @@ def test_seeds_depend_on_the_element_not_on_the_worker():
     # Each generator gives each element its own values.
     assert len({a for a, _ in one.values()}) == 12
     assert len({b for _, b in one.values()}) == 12
-    # The same dataset iterated twice repeats; another seed before map() does not.
+    # A dataset built again with the seed repeats its iterations; each iteration draws anew
+    # (as shuffle reshuffles); another seed before map() draws otherwise.
     ds = seeded_map(2)
-    assert draws(ds) == draws(ds) == one
+    first, second = draws(ds), draws(ds)
+    assert first == one and second != one
+    again = seeded_map(3)
+    assert draws(again) == one and draws(again) == second
     assert draws(seeded_map(2, seed=1)) != one
 
 
@@ -729,8 +733,14 @@ def test_each_epoch_of_repeat_draws_anew():
     assert [x for x, _, _ in first] == [x for x, _, _ in second] == list(range(6))
     assert not {a for _, a, _ in first} & {a for _, a, _ in second}
     assert not {b for _, _, b in first} & {b for _, _, b in second}
-    # And the two epochs repeat as a whole in the next iteration.
-    assert [(int(x), float(a), float(b)) for x, a, b in ds] == out
+    # The next iteration draws anew (its stage builds are epochs 2 and 3), and a dataset
+    # built again with the seed repeats both iterations.
+    later = [(int(x), float(a), float(b)) for x, a, b in ds]
+    assert not {a for _, a, _ in later} & {a for _, a, _ in out}
+    random.seed(0)
+    rebuilt = map_process(hr.Dataset.range(6), draw, n=2).repeat(2)
+    assert [(int(x), float(a), float(b)) for x, a, b in rebuilt] == out
+    assert [(int(x), float(a), float(b)) for x, a, b in rebuilt] == later
 
 
 @pytest.mark.timeout(60)

@@ -54,3 +54,65 @@ def test_eager_calls_with_a_seed_repeat():
     np.testing.assert_array_equal(a, hr.random.normal([10000], mean=1.0, stddev=2.0, seed=5))
     assert abs(a.mean() - 1.0) < 0.1 and abs(a.std() - 2.0) < 0.1
     assert not np.array_equal(hr.random.uniform([4]), hr.random.uniform([4]))
+
+
+def uniform_map(npc=None, seed=7):
+    return hr.Dataset.range(20).map(
+        lambda x: hr.random.uniform([3], seed=seed), num_parallel_calls=npc
+    )
+
+
+def epochs(ds, n):
+    """``n`` iterations of ``ds``, each a (20, 3) array."""
+    return [np.stack(list(ds)) for _ in range(n)]
+
+
+def test_each_epoch_and_each_iteration_draws_anew():
+    """As shuffle reshuffles: augmentations must not repeat every epoch (tf.data's unseeded
+    ops differ per epoch too), whether the epochs come from repeat or from iterating again."""
+    ds = uniform_map()
+    first, second = epochs(ds, 2)
+    assert not np.array_equal(first, second)
+    repeated = np.stack(list(uniform_map().repeat(2)))
+    assert not np.array_equal(repeated[:20], repeated[20:])
+    # The first iteration is what the op gives eagerly-alike at epoch 0, and a pipeline
+    # built again with the same seed repeats all its epochs.
+    np.testing.assert_array_equal(repeated[:20], first)
+    np.testing.assert_array_equal(repeated[20:], second)
+    again = uniform_map()
+    for a, b in zip(epochs(again, 2), (first, second), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_every_epoch_is_independent_of_parallelism():
+    reference = epochs(uniform_map(None), 3)
+    for npc in (1, 3, hr.AUTOTUNE):
+        for a, b in zip(epochs(uniform_map(npc), 3), reference, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_a_random_predicate_decides_per_element_and_epoch():
+    """A traced filter predicate draws from its element's stream (it used to draw position
+    0's value for every element: all kept or none)."""
+
+    def coin(x):
+        return hr.random.uniform([], seed=3) < 0.5
+
+    sequential = hr.Dataset.range(1000).filter(coin)
+    kept = [int(x) for x in sequential]
+    assert 400 < len(kept) < 600
+    # num_parallel_calls runs the same predicate: the same elements kept.
+    assert [int(x) for x in hr.Dataset.range(1000).filter(coin, num_parallel_calls=3)] == kept
+    assert [int(x) for x in sequential] != kept  # the next iteration draws anew
+
+
+def test_random_image_ops_draw_anew_each_epoch():
+    images = np.arange(64 * 4 * 4 * 3, dtype=np.uint8).reshape(64, 4, 4, 3)
+    ds = hr.Dataset.from_tensor_slices(images).map(
+        lambda im: hr.image.random_flip_left_right(im, seed=11), num_parallel_calls=2
+    )
+    flips = [
+        [not np.array_equal(x, im) for x, im in zip(ds, images, strict=True)] for _ in range(2)
+    ]
+    assert 16 < sum(flips[0]) < 48
+    assert flips[0] != flips[1]

@@ -364,6 +364,12 @@ impl NativeDataset {
         self.inner.cardinality().as_i64()
     }
 
+    /// Moves the pipeline's per-iteration randomness on by `count` iterations (a copy
+    /// rebuilt in a child process catches up with the original).
+    fn skip_iterations(&self, count: u64) {
+        self.inner.skip_iterations(count);
+    }
+
     fn element_spec<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         spec_to_py(py, &self.inner.element_spec())
     }

@@ -204,8 +204,10 @@ impl ElementIterator for PyIterSource {
 /// The Python side of a function run in worker processes (`headrace._process.ProcessMap`,
 /// or `headrace._auto.AutoMap` for `executor="auto"`): `factory.start()` makes a pool for
 /// one running pipeline, `pool.run(position, cancelled, args)` runs one element in a worker
-/// (waiting without the GIL), `pool.begin_epoch()` says that the stage was built again
-/// (the seeds of the calls depend on it) and `pool.close()` ends the workers.
+/// (waiting without the GIL), `pool.begin_epoch(factory.next_epoch())` says that the stage
+/// was built again, with its build number across pipelines (the seeds of the calls depend on
+/// it: each epoch of `repeat` and each iteration draws anew) and `pool.close()` ends the
+/// workers.
 struct ProcessFactory {
     factory: Py<PyAny>,
     name: String,
@@ -241,14 +243,31 @@ impl ProcessFactory {
             })
         })?;
         Python::attach(|py| {
-            let pool = pool.bound(py);
-            if pool.hasattr("begin_epoch").unwrap_or(false) {
-                pool.call_method0("begin_epoch")
-                    .map_err(|e| from_py(py, e))?;
-            }
+            let epoch = self
+                .factory
+                .bind(py)
+                .call_method0("next_epoch")
+                .map_err(|e| from_py(py, e))?;
+            pool.bound(py)
+                .call_method1("begin_epoch", (epoch,))
+                .map_err(|e| from_py(py, e))?;
             Ok(())
         })?;
         Ok(pool)
+    }
+
+    /// Moves the stage's epochs on by `count` (its calls' seeds depend on them).
+    fn skip_epochs(&self, count: u64) {
+        Python::attach(|py| {
+            if let Err(e) = self
+                .factory
+                .bind(py)
+                .getattr("epochs")
+                .and_then(|epochs| epochs.call_method1("skip", (count,)))
+            {
+                e.write_unraisable(py, None);
+            }
+        });
     }
 
     fn not_started() -> headrace::Error {
@@ -269,6 +288,10 @@ impl PyProcessMapFn {
 impl MapFn for PyProcessMapFn {
     fn call(&self, _element: Element) -> Result<Element> {
         Err(ProcessFactory::not_started())
+    }
+
+    fn skip_iterations(&self, count: u64) {
+        self.0.skip_epochs(count);
     }
 
     fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn MapFn>>> {
@@ -530,6 +553,10 @@ impl MapFn for VerdictMapFn {
     fn call_at(&self, element: Element, position: u64) -> Result<Element> {
         let verdict = self.predicate.call_at(element.clone(), position)?;
         self.pair(verdict, element)
+    }
+
+    fn skip_iterations(&self, count: u64) {
+        self.predicate.skip_iterations(count);
     }
 
     fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn MapFn>>> {

@@ -20,6 +20,10 @@ struct FilterNode {
 }
 
 impl DatasetNode for FilterNode {
+    fn skip_iterations(&self, count: u64) {
+        self.predicate.skip_iterations(count);
+    }
+
     fn kind(&self) -> &'static str {
         "Filter"
     }
@@ -46,7 +50,11 @@ impl DatasetNode for FilterNode {
     fn iterate(&self, ctx: &Context) -> Result<BoxIterator> {
         Ok(Box::new(FilterIter {
             input: self.input.make_iterator(ctx)?,
-            predicate: self.predicate.clone(),
+            predicate: self
+                .predicate
+                .instantiate(ctx)?
+                .unwrap_or_else(|| self.predicate.clone()),
+            position: 0,
             scan: ScanCheck::new(ctx.cancel.clone()),
         }))
     }
@@ -55,6 +63,8 @@ impl DatasetNode for FilterNode {
 struct FilterIter {
     input: BoxIterator,
     predicate: Arc<dyn PredicateFn>,
+    /// The position of the next input element.
+    position: u64,
     /// A predicate that rejects everything is a long run without yielding.
     scan: ScanCheck,
 }
@@ -62,11 +72,13 @@ struct FilterIter {
 impl ElementIterator for FilterIter {
     fn next(&mut self) -> Option<Result<Element>> {
         loop {
+            let position = self.position;
+            self.position += 1;
             let element = match self.input.next()? {
                 Ok(e) => e,
                 Err(e) => return Some(Err(e)),
             };
-            match self.predicate.call(&element) {
+            match self.predicate.call_at(&element, position) {
                 Ok(true) => return Some(Ok(element)),
                 Ok(false) => {
                     if let Err(e) = self.scan.tick() {

@@ -53,6 +53,12 @@ pub trait MapFn: Send + Sync {
             .collect()
     }
 
+    /// Moves the function's per-iteration randomness on by `count` iterations (see
+    /// [`DatasetNode::skip_iterations`](super::DatasetNode::skip_iterations)).
+    fn skip_iterations(&self, count: u64) {
+        let _ = count;
+    }
+
     /// What the function is, for descriptions (`"<lambda> (python, threads)"`).
     fn describe(&self) -> String;
 }
@@ -72,6 +78,26 @@ pub fn call_unless_cancelled(
 /// A function deciding whether to keep an element.
 pub trait PredicateFn: Send + Sync {
     fn call(&self, element: &Element) -> Result<bool>;
+
+    /// Decides for the element at `position` in the stage's input (random ops derive their
+    /// streams from it, as in [`MapFn::call_at`]).
+    fn call_at(&self, element: &Element, position: u64) -> Result<bool> {
+        let _ = position;
+        self.call(element)
+    }
+
+    /// The predicate to run in the pipeline `ctx` belongs to, called each time an iterator
+    /// builds the stage (as [`MapFn::instantiate`]); `None` keeps this one.
+    fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn PredicateFn>>> {
+        let _ = ctx;
+        Ok(None)
+    }
+
+    /// As [`MapFn::skip_iterations`].
+    fn skip_iterations(&self, count: u64) {
+        let _ = count;
+    }
+
     fn describe(&self) -> String;
 }
 

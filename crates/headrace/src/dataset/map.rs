@@ -23,6 +23,10 @@ struct MapNode {
 }
 
 impl DatasetNode for MapNode {
+    fn skip_iterations(&self, count: u64) {
+        self.f.skip_iterations(count);
+    }
+
     fn kind(&self) -> &'static str {
         match self.parallelism {
             None => "Map",

@@ -136,6 +136,14 @@ pub trait DatasetNode: Send + Sync + 'static {
 
     /// Builds this node's iterator (and through `Dataset::make_iterator`, its inputs').
     fn iterate(&self, ctx: &Context) -> Result<BoxIterator>;
+
+    /// Moves this node's per-iteration randomness (a reshuffling shuffle's order, a map's
+    /// random ops) on by `count` iterations, as if it had been iterated that many more
+    /// times: a copy of the pipeline rebuilt elsewhere (`Options(pipeline_process=True)`)
+    /// catches up with the original's iterations.
+    fn skip_iterations(&self, count: u64) {
+        let _ = count;
+    }
 }
 
 static NEXT_NODE_ID: AtomicU64 = AtomicU64::new(1);
@@ -354,6 +362,15 @@ impl Dataset {
 
     pub fn cardinality(&self) -> Cardinality {
         self.node.cardinality()
+    }
+
+    /// [`DatasetNode::skip_iterations`] on every node of the pipeline (a node read twice,
+    /// as by `zip(a, a)`, is built twice per iteration, and skipped twice).
+    pub fn skip_iterations(&self, count: u64) {
+        self.node.skip_iterations(count);
+        for input in self.node.inputs() {
+            input.skip_iterations(count);
+        }
     }
 
     pub fn options(&self) -> &Options {

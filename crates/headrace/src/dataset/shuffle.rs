@@ -32,6 +32,10 @@ struct ShuffleNode {
 }
 
 impl DatasetNode for ShuffleNode {
+    fn skip_iterations(&self, count: u64) {
+        self.seeds.skip(count);
+    }
+
     fn kind(&self) -> &'static str {
         "Shuffle"
     }
@@ -146,6 +150,28 @@ mod tests {
     use proptest::prelude::*;
 
     use crate::dataset::testing::values;
+
+    #[test]
+    fn a_copy_that_skips_iterations_catches_up() {
+        let build = || {
+            Dataset::range(0, 50)
+                .shuffle(50, Some(3), true)
+                .unwrap()
+                .map(Ok)
+        };
+        let original = build();
+        let orders: Vec<_> = (0..3).map(|_| values(&original)).collect();
+        for (k, order) in orders.iter().enumerate() {
+            let copy = build();
+            copy.skip_iterations(k as u64);
+            assert_eq!(&values(&copy), order, "iteration {k}");
+        }
+        // Without reshuffling, every iteration has the first order, skipped or not.
+        let fixed = Dataset::range(0, 50).shuffle(50, Some(3), false).unwrap();
+        let first = values(&fixed);
+        fixed.skip_iterations(5);
+        assert_eq!(values(&fixed), first);
+    }
 
     #[test]
     fn seeded_runs_repeat_and_epochs_differ() {

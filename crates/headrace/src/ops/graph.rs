@@ -5,6 +5,7 @@
 //! before it and the graph runs front to back. A graph implements `MapFn` and `PredicateFn`,
 //! so map and filter run it on engine threads without the GIL.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::arithmetic::{binary, binary_owned, BinaryOp};
@@ -13,11 +14,11 @@ use super::cast::cast;
 use super::compare::{compare, logical_not, CompareOp};
 use super::fusion;
 use super::image::{self, ImageOp, RandomImageOp};
-use super::random::{random, stream, Distribution};
+use super::random::{self, random, stream, Distribution};
 use super::reduce::{arg_reduce, reduce, Reduction};
 use super::text::{self, TextOp};
 use super::unary::{unary, UnaryOp};
-use crate::dataset::{MapFn, Options, PredicateFn};
+use crate::dataset::{Context, MapFn, Options, PredicateFn};
 use crate::error::{Error, Result};
 use crate::value::{Bool, DType, Element, RaggedTensor, SparseTensor, Tensor};
 
@@ -125,6 +126,13 @@ pub struct Graph {
     live: Vec<bool>,
     /// The values to drop after each node has run (see `fusion.rs`).
     drops: Vec<Vec<usize>>,
+    /// Which build of its stage this graph runs for (see `MapFn::instantiate` below): its
+    /// random ops draw from streams of (seed, epoch, position), epoch 0 from (seed,
+    /// position) as an eager call does.
+    epoch: u64,
+    /// How many times a stage running this graph was built: each epoch of `repeat`, and
+    /// each new iteration of the dataset, draws anew, as `shuffle` reshuffles.
+    builds: AtomicU64,
 }
 
 impl Graph {
@@ -154,6 +162,50 @@ impl Graph {
             name,
             live,
             drops,
+            epoch: 0,
+            builds: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether the graph draws random numbers.
+    fn has_random_ops(&self) -> bool {
+        self.nodes
+            .iter()
+            .any(|n| matches!(n, Node::Random { .. } | Node::RandomImage { .. }))
+    }
+
+    /// The graph to run for a new build of its stage: `options` applied, and a new epoch
+    /// for the random ops (none when the graph has none: the same graph serves).
+    fn instance(&self, options: &Options) -> Option<Graph> {
+        let approximated = self.approximated(options);
+        let epoch = if self.has_random_ops() {
+            self.builds.fetch_add(1, Ordering::Relaxed)
+        } else {
+            0
+        };
+        if epoch == 0 {
+            return approximated;
+        }
+        let base = approximated.as_ref().unwrap_or(self);
+        let mut graph =
+            Graph::scheduled(base.nodes.clone(), base.output.clone(), base.name.clone());
+        graph.epoch = epoch;
+        Some(graph)
+    }
+
+    /// Counts `count` builds more (see `DatasetNode::skip_iterations`).
+    fn skip_builds(&self, count: u64) {
+        if self.has_random_ops() {
+            self.builds.fetch_add(count, Ordering::Relaxed);
+        }
+    }
+
+    /// The seed a random op of this graph's epoch draws from.
+    fn epoch_seed(&self, seed: u64) -> u64 {
+        if self.epoch == 0 {
+            seed
+        } else {
+            random::epoch_seed(seed, self.epoch)
         }
     }
 
@@ -226,7 +278,7 @@ impl Graph {
                     image::apply(op, &args)?
                 }
                 Node::RandomImage { op, seed, input } => {
-                    let mut rng = stream(*seed, position, values.len() as u64);
+                    let mut rng = stream(self.epoch_seed(*seed), position, values.len() as u64);
                     if self.drops[j].contains(input) {
                         // The image's last use: a flip may write over it (see Binary).
                         let owned = std::mem::replace(&mut values[*input], none.clone());
@@ -241,7 +293,7 @@ impl Graph {
                     dtype,
                     seed,
                 } => {
-                    let mut rng = stream(*seed, position, values.len() as u64);
+                    let mut rng = stream(self.epoch_seed(*seed), position, values.len() as u64);
                     random(*dist, shape, *dtype, &mut rng)?
                 }
                 Node::Multi(op, inputs) => {
@@ -337,6 +389,19 @@ impl MapFn for Graph {
         Some(Arc::new(self.approximated(options)?))
     }
 
+    /// Each build of the stage gets the next epoch: random ops draw anew each epoch of
+    /// `repeat` and each iteration, deterministically (two pipelines traced with the same
+    /// seeds draw the same values), whatever the parallelism.
+    fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn MapFn>>> {
+        Ok(self
+            .instance(&ctx.options)
+            .map(|g| Arc::new(g) as Arc<dyn MapFn>))
+    }
+
+    fn skip_iterations(&self, count: u64) {
+        self.skip_builds(count);
+    }
+
     fn describe(&self) -> String {
         format!("{} (traced, {} ops)", self.name, self.num_ops())
     }
@@ -344,7 +409,11 @@ impl MapFn for Graph {
 
 impl PredicateFn for Graph {
     fn call(&self, element: &Element) -> Result<bool> {
-        let out = self.run(element)?;
+        PredicateFn::call_at(self, element, 0)
+    }
+
+    fn call_at(&self, element: &Element, position: u64) -> Result<bool> {
+        let out = self.run_at(element, position)?;
         match out.as_tensor() {
             Some(t) if t.dtype() == DType::Bool && t.rank() == 0 => {
                 Ok(t.scalar_value::<Bool>()?.0 != 0)
@@ -357,6 +426,16 @@ impl PredicateFn for Graph {
         }
     }
 
+    fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn PredicateFn>>> {
+        Ok(self
+            .instance(&ctx.options)
+            .map(|g| Arc::new(g) as Arc<dyn PredicateFn>))
+    }
+
+    fn skip_iterations(&self, count: u64) {
+        self.skip_builds(count);
+    }
+
     fn describe(&self) -> String {
         MapFn::describe(self)
     }
@@ -366,6 +445,58 @@ impl PredicateFn for Graph {
 mod tests {
     use super::*;
     use crate::Dataset;
+
+    /// uniform([4], seed=9)
+    fn draw() -> Graph {
+        Graph::new(
+            vec![Node::Random {
+                dist: Distribution::Uniform {
+                    low: 0.0,
+                    high: 1.0,
+                },
+                shape: vec![4],
+                dtype: DType::Float32,
+                seed: 9,
+            }],
+            Output::Node(0),
+            "draw".into(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn each_build_of_a_stage_draws_a_new_epoch() {
+        let element = Element::Tensor(Tensor::scalar(0i64));
+        let graph = draw();
+        let options = Options::default();
+        // The first build runs the graph itself: epoch 0, the values of an eager call.
+        assert!(graph.instance(&options).is_none());
+        let epochs: Vec<Graph> = (1..4).map(|_| graph.instance(&options).unwrap()).collect();
+        let at = |g: &Graph, p| g.run_at(&element, p).unwrap();
+        let firsts: Vec<_> = std::iter::once(&graph)
+            .chain(&epochs)
+            .map(|g| format!("{:?}", at(g, 5)))
+            .collect();
+        let distinct: std::collections::HashSet<_> = firsts.iter().collect();
+        assert_eq!(distinct.len(), 4, "each epoch draws anew: {firsts:?}");
+        // A graph traced again with the same seed repeats every epoch.
+        let again = draw();
+        assert!(again.instance(&options).is_none());
+        assert_eq!(
+            format!("{:?}", at(&again.instance(&options).unwrap(), 5)),
+            firsts[1]
+        );
+        // A copy that skips two builds catches up: its next build is epoch 2.
+        let copy = draw();
+        copy.skip_builds(2);
+        assert_eq!(
+            format!("{:?}", at(&copy.instance(&options).unwrap(), 5)),
+            firsts[2]
+        );
+        // Without random ops, every build runs the same graph.
+        let plain = affine();
+        assert!((0..3).all(|_| plain.instance(&options).is_none()));
+    }
 
     /// x * 2 + 1
     fn affine() -> Graph {

@@ -37,6 +37,12 @@ pub fn stream(seed: u64, position: u64, op: u64) -> Pcg64 {
     ))
 }
 
+/// The seed of epoch `epoch` (> 0) of a stage whose op has seed `seed`: a stream of its own,
+/// so that each epoch draws anew.
+pub fn epoch_seed(seed: u64, epoch: u64) -> u64 {
+    mix(seed ^ mix(epoch.wrapping_add(0x9e37_79b9_7f4a_7c15)))
+}
+
 /// A uniform f64 in [0, 1) with 53 random bits.
 pub(crate) fn unit(rng: &mut Pcg64) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)

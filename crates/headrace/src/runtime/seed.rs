@@ -36,6 +36,13 @@ impl SeedSequence {
         }
     }
 
+    /// Moves on by `count` iterators (a reshuffling sequence only).
+    pub fn skip(&self, count: u64) {
+        if self.reshuffle {
+            self.iterations.fetch_add(count, Ordering::Relaxed);
+        }
+    }
+
     /// The generator for the next iterator.
     pub fn next_rng(&self) -> Pcg64 {
         let k = if self.reshuffle {
