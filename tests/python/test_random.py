@@ -116,3 +116,27 @@ def test_random_image_ops_draw_anew_each_epoch():
     ]
     assert 16 < sum(flips[0]) < 48
     assert flips[0] != flips[1]
+
+
+def test_random_ops_in_interleaved_templates_do_not_depend_on_parallelism():
+    """The inner datasets of a traced interleave are opened on whichever thread gets there
+    first; their random ops count epochs per inner dataset, so the values do not depend on
+    that order."""
+
+    def inner(x):
+        return (
+            hr.Dataset.from_tensors(hr.cast(x, hr.float32))
+            .repeat(4)
+            .map(lambda y: y + hr.random.uniform([], seed=1))
+        )
+
+    def run(npc):
+        ds = hr.Dataset.range(12).interleave(
+            inner, cycle_length=4, num_parallel_calls=npc, deterministic=True
+        )
+        assert "python" not in repr(ds)
+        return [float(v) for v in ds]
+
+    reference = run(None)
+    for npc in (2, 4, 4, 4):
+        assert run(npc) == reference

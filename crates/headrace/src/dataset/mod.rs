@@ -187,7 +187,7 @@ pub(crate) struct InstanceState {
 }
 
 impl Context {
-    fn root(options: Arc<Options>) -> Context {
+    pub(crate) fn root(options: Arc<Options>) -> Context {
         Context {
             cancel: CancelToken::new(),
             options,
@@ -240,8 +240,17 @@ impl Context {
         node: &impl DatasetNode,
         init: impl FnOnce() -> S,
     ) -> Option<Arc<S>> {
+        self.binding_state(node as *const _ as *const () as usize, init)
+    }
+
+    /// The state under `key` (an address) in the template binding being iterated, made by
+    /// `init` on first use; `None` outside a binding.
+    pub(crate) fn binding_state<S: Send + Sync + 'static>(
+        &self,
+        key: usize,
+        init: impl FnOnce() -> S,
+    ) -> Option<Arc<S>> {
         let instance = self.instance.as_ref()?;
-        let key = node as *const _ as *const () as usize;
         let mut states = instance.states.lock().unwrap_or_else(|e| e.into_inner());
         let state = states.entry(key).or_insert_with(|| Arc::new(init()));
         Some(

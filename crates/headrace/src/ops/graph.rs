@@ -174,12 +174,19 @@ impl Graph {
             .any(|n| matches!(n, Node::Random { .. } | Node::RandomImage { .. }))
     }
 
-    /// The graph to run for a new build of its stage: `options` applied, and a new epoch
-    /// for the random ops (none when the graph has none: the same graph serves).
-    fn instance(&self, options: &Options) -> Option<Graph> {
-        let approximated = self.approximated(options);
+    /// The graph to run for a new build of its stage: `ctx.options` applied, and a new
+    /// epoch for the random ops (none when the graph has none: the same graph serves).
+    /// Inside a template binding (the inner dataset of a traced flat_map or interleave) the
+    /// builds are counted per binding, from 0: bindings are built on whichever thread opens
+    /// them, and a shared count would make their values depend on that.
+    fn instance(&self, ctx: &Context) -> Option<Graph> {
+        let approximated = self.approximated(&ctx.options);
         let epoch = if self.has_random_ops() {
-            self.builds.fetch_add(1, Ordering::Relaxed)
+            let key = self as *const Graph as usize;
+            match ctx.binding_state(key, || AtomicU64::new(0)) {
+                Some(builds) => builds.fetch_add(1, Ordering::Relaxed),
+                None => self.builds.fetch_add(1, Ordering::Relaxed),
+            }
         } else {
             0
         };
@@ -393,9 +400,7 @@ impl MapFn for Graph {
     /// `repeat` and each iteration, deterministically (two pipelines traced with the same
     /// seeds draw the same values), whatever the parallelism.
     fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn MapFn>>> {
-        Ok(self
-            .instance(&ctx.options)
-            .map(|g| Arc::new(g) as Arc<dyn MapFn>))
+        Ok(self.instance(ctx).map(|g| Arc::new(g) as Arc<dyn MapFn>))
     }
 
     fn skip_iterations(&self, count: u64) {
@@ -428,7 +433,7 @@ impl PredicateFn for Graph {
 
     fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn PredicateFn>>> {
         Ok(self
-            .instance(&ctx.options)
+            .instance(ctx)
             .map(|g| Arc::new(g) as Arc<dyn PredicateFn>))
     }
 
@@ -468,10 +473,10 @@ mod tests {
     fn each_build_of_a_stage_draws_a_new_epoch() {
         let element = Element::Tensor(Tensor::scalar(0i64));
         let graph = draw();
-        let options = Options::default();
+        let ctx = Context::root(Arc::new(Options::default()));
         // The first build runs the graph itself: epoch 0, the values of an eager call.
-        assert!(graph.instance(&options).is_none());
-        let epochs: Vec<Graph> = (1..4).map(|_| graph.instance(&options).unwrap()).collect();
+        assert!(graph.instance(&ctx).is_none());
+        let epochs: Vec<Graph> = (1..4).map(|_| graph.instance(&ctx).unwrap()).collect();
         let at = |g: &Graph, p| g.run_at(&element, p).unwrap();
         let firsts: Vec<_> = std::iter::once(&graph)
             .chain(&epochs)
@@ -481,21 +486,21 @@ mod tests {
         assert_eq!(distinct.len(), 4, "each epoch draws anew: {firsts:?}");
         // A graph traced again with the same seed repeats every epoch.
         let again = draw();
-        assert!(again.instance(&options).is_none());
+        assert!(again.instance(&ctx).is_none());
         assert_eq!(
-            format!("{:?}", at(&again.instance(&options).unwrap(), 5)),
+            format!("{:?}", at(&again.instance(&ctx).unwrap(), 5)),
             firsts[1]
         );
         // A copy that skips two builds catches up: its next build is epoch 2.
         let copy = draw();
         copy.skip_builds(2);
         assert_eq!(
-            format!("{:?}", at(&copy.instance(&options).unwrap(), 5)),
+            format!("{:?}", at(&copy.instance(&ctx).unwrap(), 5)),
             firsts[2]
         );
         // Without random ops, every build runs the same graph.
         let plain = affine();
-        assert!((0..3).all(|_| plain.instance(&options).is_none()));
+        assert!((0..3).all(|_| plain.instance(&ctx).is_none()));
     }
 
     /// x * 2 + 1
