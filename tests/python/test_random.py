@@ -140,3 +140,37 @@ def test_random_ops_in_interleaved_templates_do_not_depend_on_parallelism():
     reference = run(None)
     for npc in (2, 4, 4, 4):
         assert run(npc) == reference
+
+
+def test_traced_flat_map_functions_and_their_datasets_draw_per_element_and_epoch():
+    """A random op in a traced flat_map function draws from its element's stream (it drew
+    position 0's for every element), and the stages of each inner dataset draw their own
+    streams (they drew the same values in every inner dataset), anew each epoch."""
+
+    def noise(x):
+        return hr.Dataset.from_tensors(hr.random.uniform([], seed=5))
+
+    def inner(x):
+        return (
+            hr.Dataset.from_tensors(hr.cast(x, hr.float32) * 0)
+            .repeat(3)
+            .map(lambda y: y + hr.random.uniform([], seed=6))
+        )
+
+    for make in (noise, inner):
+        ds = hr.Dataset.range(8).flat_map(make)
+        assert "python" not in repr(ds)
+        first = [float(v) for v in ds]
+        assert len(set(first)) == len(first), (make.__name__, first)
+        second = [float(v) for v in ds]
+        assert not set(first) & set(second)
+        # A pipeline traced again with the seeds repeats both iterations.
+        again = hr.Dataset.range(8).flat_map(make)
+        assert [float(v) for v in again] == first
+        assert [float(v) for v in again] == second
+        # And interleave, parallel or not, draws what flat_map draws (cycle_length 1).
+        for npc in (None, 2):
+            one_by_one = hr.Dataset.range(8).interleave(
+                make, cycle_length=1, num_parallel_calls=npc
+            )
+            assert [float(v) for v in one_by_one] == first

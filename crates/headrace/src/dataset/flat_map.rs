@@ -20,6 +20,10 @@ struct FlatMapNode {
 }
 
 impl DatasetNode for FlatMapNode {
+    fn skip_iterations(&self, count: u64) {
+        self.f.skip_iterations(count);
+    }
+
     fn kind(&self) -> &'static str {
         "FlatMap"
     }
@@ -48,6 +52,7 @@ impl DatasetNode for FlatMapNode {
             f: self.f.instantiate(ctx)?.unwrap_or_else(|| self.f.clone()),
             inner_ctx: ctx.inner(),
             current: None,
+            next_position: 0,
             scan: ScanCheck::new(ctx.cancel.clone()),
         }))
     }
@@ -59,17 +64,21 @@ struct FlatMapIter {
     inner_ctx: Context,
     /// The inner dataset being read.
     current: Option<BoxIterator>,
+    /// The position of the next input element.
+    next_position: u64,
     /// Many empty inner datasets in a row are a long run without yielding.
     scan: ScanCheck,
 }
 
-/// Opens the dataset `f` makes from `element` (shared with interleave).
+/// Opens the dataset `f` makes from `element`, the input's element at `position` (shared
+/// with interleave).
 pub(crate) fn open_inner(
     f: &dyn DatasetFn,
     element: Element,
+    position: u64,
     ctx: &Context,
 ) -> Result<BoxIterator> {
-    f.call(element)?.make_iterator(ctx)
+    f.call_at(element, position)?.make_iterator(ctx)
 }
 
 impl ElementIterator for FlatMapIter {
@@ -84,8 +93,13 @@ impl ElementIterator for FlatMapIter {
                     return Some(Err(e));
                 }
             }
-            match self.input.next()? {
-                Ok(e) => match open_inner(&*self.f, e, &self.inner_ctx) {
+            let item = self.input.next()?;
+            let position = self.next_position;
+            if !matches!(&item, Err(e) if e.is_interruption()) {
+                self.next_position += 1;
+            }
+            match item {
+                Ok(e) => match open_inner(&*self.f, e, position, &self.inner_ctx) {
                     Ok(it) => self.current = Some(it),
                     Err(e) => return Some(Err(e)),
                 },

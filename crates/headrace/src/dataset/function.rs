@@ -105,12 +105,24 @@ pub trait PredicateFn: Send + Sync {
 pub trait DatasetFn: Send + Sync {
     fn call(&self, element: Element) -> Result<Dataset>;
 
+    /// Makes the dataset of the element at `position` in the stage's input (a traced
+    /// function's random ops derive their streams from it, as in [`MapFn::call_at`]).
+    fn call_at(&self, element: Element, position: u64) -> Result<Dataset> {
+        let _ = position;
+        self.call(element)
+    }
+
     /// The function to run in the pipeline `ctx` belongs to, called each time an iterator
     /// builds the stage (as [`MapFn::instantiate`]: a pool of worker processes lives in
     /// `ctx.pipeline_state`); `None` keeps this one.
     fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn DatasetFn>>> {
         let _ = ctx;
         Ok(None)
+    }
+
+    /// As [`MapFn::skip_iterations`].
+    fn skip_iterations(&self, count: u64) {
+        let _ = count;
     }
 
     fn describe(&self) -> String;

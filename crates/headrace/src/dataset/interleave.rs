@@ -61,6 +61,10 @@ fn describe_parallelism(p: Parallelism) -> String {
 }
 
 impl DatasetNode for InterleaveNode {
+    fn skip_iterations(&self, count: u64) {
+        self.f.skip_iterations(count);
+    }
+
     fn kind(&self) -> &'static str {
         match self.num_parallel_calls {
             None => "Interleave",
@@ -121,6 +125,7 @@ impl DatasetNode for InterleaveNode {
             future: VecDeque::new(),
             scan: ScanCheck::new(ctx.cancel.clone()),
             cancel: ctx.cancel,
+            next_position: 0,
         }))
     }
 }
@@ -175,7 +180,8 @@ struct Reader {
 }
 
 enum ReaderState {
-    Unopened(Element),
+    /// The input element and its position.
+    Unopened(Element, u64),
     Open(BoxIterator),
     Done,
 }
@@ -183,13 +189,15 @@ enum ReaderState {
 impl Reader {
     fn step(&mut self) -> Option<Result<Element>> {
         let mut it = match std::mem::replace(&mut self.state, ReaderState::Done) {
-            ReaderState::Unopened(element) => match open_inner(&*self.f, element, &self.ctx) {
-                Ok(it) => it,
-                Err(e) => {
-                    self.open_failed.store(true, Ordering::Release);
-                    return Some(Err(e));
+            ReaderState::Unopened(element, position) => {
+                match open_inner(&*self.f, element, position, &self.ctx) {
+                    Ok(it) => it,
+                    Err(e) => {
+                        self.open_failed.store(true, Ordering::Release);
+                        return Some(Err(e));
+                    }
                 }
-            },
+            }
             ReaderState::Open(it) => it,
             ReaderState::Done => return None,
         };
@@ -209,7 +217,7 @@ impl ElementIterator for Reader {
         if let Err(e) = self.permits.acquire(&self.ctx.cancel) {
             return Some(Err(e));
         }
-        let opening = matches!(self.state, ReaderState::Unopened(_));
+        let opening = matches!(self.state, ReaderState::Unopened(..));
         // A panic in `fn` or an inner iterator would end this thread and make the dataset
         // look exhausted, losing its elements silently: it becomes an error element.
         let item = match catch_unwind(AssertUnwindSafe(|| self.step())) {
@@ -283,9 +291,17 @@ struct InterleaveIter {
     /// Many empty inner datasets in a row are a long run without yielding.
     scan: ScanCheck,
     cancel: CancelToken,
+    /// The position of the next input element.
+    next_position: u64,
 }
 
 impl InterleaveIter {
+    /// The position of the input element just read.
+    fn take_position(&mut self) -> u64 {
+        self.next_position += 1;
+        self.next_position - 1
+    }
+
     fn advance(&mut self) {
         self.block_index = 0;
         self.current = (self.current + 1) % self.slots.len();
@@ -310,11 +326,12 @@ impl InterleaveIter {
 
     /// Opens the dataset `fn` makes from `element`: at once in this thread, or on a reader
     /// thread that starts reading it ahead.
-    fn open_slot(&self, element: Element) -> Result<Slot> {
+    fn open_slot(&self, element: Element, position: u64) -> Result<Slot> {
         let Some(ahead) = &self.ahead else {
             return Ok(Slot::Direct(open_inner(
                 &*self.f,
                 element,
+                position,
                 &self.inner_ctx,
             )?));
         };
@@ -324,7 +341,7 @@ impl InterleaveIter {
         ctx.cancel = cancel.clone();
         let open_failed = Arc::new(AtomicBool::new(false));
         let reader = Reader {
-            state: ReaderState::Unopened(element),
+            state: ReaderState::Unopened(element, position),
             f: self.f.clone(),
             ctx,
             permits: ahead.permits.clone(),
@@ -347,11 +364,15 @@ impl InterleaveIter {
             };
             match input.next() {
                 Some(Ok(element)) => {
-                    let slot = self.open_slot(element)?;
+                    let position = self.take_position();
+                    let slot = self.open_slot(element, position)?;
                     self.future.push_back(Future::Slot(slot));
                 }
                 Some(Err(e)) if e.is_interruption() => return Err(e),
-                Some(Err(e)) => self.future.push_back(Future::Error(e)),
+                Some(Err(e)) => {
+                    self.take_position();
+                    self.future.push_back(Future::Error(e));
+                }
                 None => self.input = None,
             }
         }
@@ -363,7 +384,11 @@ impl InterleaveIter {
     fn next_dataset(&mut self) -> Result<Option<Slot>> {
         if self.ahead.is_none() {
             return match self.input.as_mut().and_then(|it| it.next()) {
-                Some(element) => Ok(Some(self.open_slot(element?)?)),
+                Some(Err(e)) if e.is_interruption() => Err(e),
+                Some(element) => {
+                    let position = self.take_position();
+                    Ok(Some(self.open_slot(element?, position)?))
+                }
                 None => {
                     self.input = None;
                     Ok(None)

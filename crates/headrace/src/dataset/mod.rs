@@ -184,6 +184,18 @@ pub struct Context {
 pub(crate) struct InstanceState {
     states:
         std::sync::Mutex<std::collections::HashMap<usize, Arc<dyn std::any::Any + Send + Sync>>>,
+    /// Which binding this is, for the random streams of the stages it builds: derived from
+    /// the template stage's epoch and the element's position (0: not said).
+    pub(crate) id: u64,
+}
+
+impl InstanceState {
+    pub(crate) fn with_id(id: u64) -> InstanceState {
+        InstanceState {
+            id,
+            ..InstanceState::default()
+        }
+    }
 }
 
 impl Context {
@@ -241,6 +253,12 @@ impl Context {
         init: impl FnOnce() -> S,
     ) -> Option<Arc<S>> {
         self.binding_state(node as *const _ as *const () as usize, init)
+    }
+
+    /// The id of the template binding being iterated (see [`InstanceState`]); `None` outside
+    /// a binding.
+    pub(crate) fn binding_id(&self) -> Option<u64> {
+        self.instance.as_ref().map(|i| i.id)
     }
 
     /// The state under `key` (an address) in the template binding being iterated, made by

@@ -8,6 +8,7 @@
 //! [`Context`] of the iterator being built, so any transformation can sit between the
 //! source and the template's end.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{
@@ -181,6 +182,15 @@ impl DatasetNode for BoundNode {
 pub struct TemplateFn {
     parameters: Arc<dyn MapFn>,
     template: Dataset,
+    /// How many times a stage running this function was built; the instance for one
+    /// build knows its number (see `instantiate`).
+    builds: AtomicU64,
+    epoch: u64,
+}
+
+/// A binding's id (never 0): (epoch, position) mixed.
+fn binding_id(epoch: u64, position: u64) -> u64 {
+    crate::ops::random::epoch_seed(position, epoch.wrapping_add(1)) | 1
 }
 
 impl TemplateFn {
@@ -188,6 +198,8 @@ impl TemplateFn {
         TemplateFn {
             parameters,
             template,
+            builds: AtomicU64::new(0),
+            epoch: 0,
         }
     }
 
@@ -199,15 +211,43 @@ impl TemplateFn {
 
 impl DatasetFn for TemplateFn {
     fn call(&self, element: Element) -> Result<Dataset> {
-        let params: Arc<[Element]> = match self.parameters.call(element)? {
+        self.call_at(element, 0)
+    }
+
+    /// The parameters are computed as the element at `position` (their random ops draw
+    /// from its stream), and the binding is told (epoch, position), so that the random ops
+    /// of its stages draw their own streams, not every binding the same ones.
+    fn call_at(&self, element: Element, position: u64) -> Result<Dataset> {
+        let params: Arc<[Element]> = match self.parameters.call_at(element, position)? {
             Element::Tuple(v) => v.into(),
             other => Arc::new([other]),
         };
         Ok(Dataset::from_node(BoundNode {
             template: self.template.clone(),
             params,
-            instance: Arc::default(),
+            instance: Arc::new(InstanceState::with_id(binding_id(self.epoch, position))),
         }))
+    }
+
+    fn skip_iterations(&self, count: u64) {
+        self.builds.fetch_add(count, Ordering::Relaxed);
+        self.parameters.skip_iterations(count);
+    }
+
+    /// Each build of the stage gets the next epoch, and the parameters' graph its own
+    /// instance (random ops draw anew each epoch, as in a map).
+    fn instantiate(&self, ctx: &Context) -> Result<Option<Arc<dyn DatasetFn>>> {
+        let epoch = self.builds.fetch_add(1, Ordering::Relaxed);
+        let parameters = self.parameters.instantiate(ctx)?;
+        if epoch == 0 && parameters.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(TemplateFn {
+            parameters: parameters.unwrap_or_else(|| self.parameters.clone()),
+            template: self.template.clone(),
+            builds: AtomicU64::new(0),
+            epoch,
+        })))
     }
 
     fn describe(&self) -> String {

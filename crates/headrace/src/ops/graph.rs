@@ -184,7 +184,12 @@ impl Graph {
         let epoch = if self.has_random_ops() {
             let key = self as *const Graph as usize;
             match ctx.binding_state(key, || AtomicU64::new(0)) {
-                Some(builds) => builds.fetch_add(1, Ordering::Relaxed),
+                // Its own streams for each binding (from its element's position and the
+                // template stage's epoch), and each build in it.
+                Some(builds) => {
+                    let k = builds.fetch_add(1, Ordering::Relaxed);
+                    random::epoch_seed(ctx.binding_id().unwrap_or(0), k.wrapping_add(1))
+                }
                 None => self.builds.fetch_add(1, Ordering::Relaxed),
             }
         } else {
