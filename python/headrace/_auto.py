@@ -43,6 +43,16 @@ _AUTO_MIN_CALL_CPU_S = 0.001
 # Windows without overlapping calls (the consumer is slower than the stage) are measured
 # again, this many times at most; then the stage stays on threads.
 _AUTO_MAX_WINDOWS = 10
+# Once the pool has started, the stage measures the rate at which calls finish on it, then on
+# threads again (the pool idle), each over a trial from the first call to finish of at least
+# _AUTO_TRIAL_S and _AUTO_TRIAL_CALLS calls, and goes back to threads for good unless the pool
+# was at least _AUTO_MIN_GAIN times as fast: moving large results between processes can cost
+# more than the GIL did (a PIL decode and resize to 224x224 float32: 663 images/s on
+# threads, 512 on processes). The threads are measured again rather than in the window,
+# where the fork server booting beside them slowed them down.
+_AUTO_TRIAL_S = 0.3
+_AUTO_TRIAL_CALLS = 4
+_AUTO_MIN_GAIN = 1.1
 
 # Every live auto runner (for tests: their ``mode``).
 _AUTO_RUNNERS: weakref.WeakSet[AutoRunner] = weakref.WeakSet()
@@ -110,10 +120,11 @@ class AutoRunner:
     """One running pipeline's ``executor="auto"`` stage.
 
     ``mode`` is "measuring" (calls run on the calling engine thread, each timed), then
-    "thread" for good, or "process" once the pool has started ("switching" while it starts:
-    new calls wait for it, without the GIL, so that starting it does not queue on the GIL
-    behind the calls; they run on threads if it cannot start). Calls on threads are exactly
-    ``executor="thread"``'s: the same results and exceptions."""
+    "thread" for good, or "switching" while the pool starts (new calls wait for it, without
+    the GIL, so that starting it does not queue on the GIL behind the calls; they run on
+    threads if it cannot start), "process-trial" and "thread-trial" while the rates on the
+    pool and on threads are compared, then "process" or (``reverted``) "thread". Calls on
+    threads are exactly ``executor="thread"``'s: the same results and exceptions."""
 
     def __init__(self, auto: AutoMap) -> None:
         self._auto = auto
@@ -140,11 +151,23 @@ class AutoRunner:
         # calls_on_threads when the stage decided to switch (the calls then in flight
         # finish on threads; later ones wait for the pool).
         self.calls_when_decided: int | None = None
+        # The trials: the calls' rate (calls/s) on the pool, then on threads, whether the
+        # stage went back to threads, and the running trial's progress.
+        self.thread_rate = 0.0
+        self.process_rate = 0.0
+        self.reverted = False
+        self._trial_first: float | None = None
+        self._trial_done = 0
+        # Calls running on the current or a retired pool; the pool given up after a failed
+        # trial, closed when its last call returns.
+        self._pool_calls = 0
+        self._retired: Pool | None = None
         self.serial = next(_auto_serials)
         _AUTO_RUNNERS.add(self)
 
     def _reset_window(self) -> None:
         self._start: float | None = None
+        self._first_done: float | None = None
         self._process_cpu = 0.0
         self._cpu = 0.0
         self._done = 0
@@ -153,15 +176,22 @@ class AutoRunner:
         self._keys = itertools.count()
 
     def run(self, position: int | None, cancelled: Callable[[], bool], args: tuple) -> Any:
+        if self.mode == "switching":
+            self._await_switch(cancelled)
         pool = self._pool
-        if pool is None and self.mode == "switching":
-            pool = self._await_switch(cancelled)
-        if pool is not None:
-            return pool.run(position, cancelled, args)
-        if self.mode != "measuring":
-            self.calls_on_threads += 1
-            return self._fn(*args)
-        return self._measured(args)
+        if pool is not None and self.mode in ("process", "process-trial"):
+            with self._lock:
+                self._pool_calls += 1
+            try:
+                return pool.run(position, cancelled, args)
+            finally:
+                self._pool_call_done(pool)
+        if self.mode == "measuring":
+            return self._measured(args)
+        if self.mode == "thread-trial":
+            return self._thread_trial_call(args)
+        self.calls_on_threads += 1
+        return self._fn(*args)
 
     def _await_switch(self, cancelled: Callable[[], bool]) -> Pool | None:
         """Waits (without the GIL) while the pool starts: its pool, or None when the stage
@@ -197,6 +227,8 @@ class AutoRunner:
                 if self._inflight.pop(key, None) is not None:
                     self._cpu += used
                     self._done += 1
+                    if self._first_done is None:
+                        self._first_done = time.perf_counter()
                     if self.mode == "measuring":
                         switch = self._decide(time.perf_counter())
                 # Overlapping calls that use CPU may well be switched at the window's end:
@@ -247,10 +279,65 @@ class AutoRunner:
             self.calls_when_decided = self.calls_on_threads
         return serialised
 
+    def _trial_tick(self) -> float | None:
+        """Counts a call finished in the running trial (under the lock): the trial's rate
+        once it is long enough, else None."""
+        now = time.perf_counter()
+        if self._trial_first is None:
+            self._trial_first = now
+            return None
+        self._trial_done += 1
+        span = now - self._trial_first
+        if span < _AUTO_TRIAL_S or self._trial_done < _AUTO_TRIAL_CALLS:
+            return None
+        rate = self._trial_done / span
+        self._trial_first, self._trial_done = None, 0
+        return rate
+
+    def _pool_call_done(self, pool: Pool) -> None:
+        """Counts a call the pool finished (the pool's trial, then threads' trial), and
+        closes a retired pool once its last call is back."""
+        close = None
+        with self._lock:
+            self._pool_calls -= 1
+            if pool is self._pool and self.mode == "process-trial":
+                rate = self._trial_tick()
+                if rate is not None:
+                    self.process_rate = rate
+                    self.mode = "thread-trial"
+            if self._retired is not None and self._pool_calls == 0:
+                close, self._retired = self._retired, None
+        if close is not None:
+            close.close()
+
+    def _thread_trial_call(self, args: tuple) -> Any:
+        """A call on threads during the threads' trial; the last one decides."""
+        try:
+            return self._fn(*args)
+        finally:
+            close = None
+            with self._lock:
+                self.calls_on_threads += 1
+                if self.mode == "thread-trial":
+                    rate = self._trial_tick()
+                    if rate is not None:
+                        self.thread_rate = rate
+                        if self.process_rate >= rate * _AUTO_MIN_GAIN:
+                            self.mode = "process"
+                        else:
+                            # Back to threads for good; calls still in the pool finish.
+                            self.mode = "thread"
+                            self.reverted = True
+                            self._retired, self._pool = self._pool, None
+                            if self._pool_calls == 0:
+                                close, self._retired = self._retired, None
+            if close is not None:
+                close.close()
+
     def _switch(self) -> None:
-        """Starts the pool (outside the lock: other calls go on on threads meanwhile) and
-        routes the later calls to it; stays on threads if ``fn`` cannot be pickled or the
-        pool cannot start."""
+        """Starts the pool (outside the lock: new calls wait meanwhile, those in flight finish
+        on threads) and routes the later calls to it, for its trial; stays on threads if
+        ``fn`` cannot be pickled or the pool cannot start."""
         fn_bytes = self._auto.fn_bytes()
         pool = None
         if fn_bytes is not None:
@@ -263,7 +350,7 @@ class AutoRunner:
             if pool is not None and not self._closed:
                 pool.begin_epoch(self.epoch)
                 self._pool = pool
-                self.mode = "process"
+                self.mode = "process-trial"
                 return
             self.mode = "thread"
         if pool is not None:
@@ -295,6 +382,7 @@ class AutoRunner:
         with self._lock:
             self._closed = True
             self._switched.notify_all()
-            pool = self._pool
-        if pool is not None:
+            pools = [p for p in (self._pool, self._retired) if p is not None]
+            self._retired = None
+        for pool in pools:
             pool.close()

@@ -262,8 +262,10 @@ class Dataset:
           calls were in flight at once, their threads used at least 0.4 of a core together
           (less: they mostly wait, I/O or sleep), the whole process at most 1.3 cores
           (more: the calls release the GIL, numpy-style) and each call used at least 1 ms of
-          CPU (a worker process costs some 100-300 us per element). Otherwise the stage
-          stays on threads for good, and the engine then calls ``map_func`` directly, at
+          CPU (a worker process costs some 100-300 us per element). Once switched, it runs a
+          short trial on the pool and another on threads, and keeps the pool only if it
+          finished calls at least 1.1 times as fast. Otherwise the stage stays on (or goes
+          back to) threads for good, and the engine then calls ``map_func`` directly, at
           ``"thread"``'s cost. ``map_func`` is pickled only when switching; one that cannot
           be stays on threads, without error. With one call at a time
           (``num_parallel_calls`` None or 1, or one core) or on a free-threaded Python

@@ -773,7 +773,7 @@ def test_auto_runner_counts_epochs_and_seeds_its_pool_as_a_process_map():
             runner.begin_epoch()
             pool.begin_epoch()
         runner._switch()
-        assert runner.mode == "process" and runner._pool.epoch == 2
+        assert runner.mode == "process-trial" and runner._pool.epoch == 2
         runner.begin_epoch()
         pool.begin_epoch()
         assert runner._pool.epoch == 3
