@@ -1,4 +1,5 @@
-"""``map(fn, executor="process")``: a Python function run in a pool of worker processes.
+"""``map(fn, executor="process")`` (and ``filter``'s, ``flat_map``'s): a Python function run
+in a pool of worker processes.
 
 The engine calls ``ProcessMap.start()`` once per running pipeline (the epochs of ``repeat``
 share the pool) and ``Pool.close()`` when the pipeline is dropped. Each engine worker thread

@@ -4,7 +4,9 @@ Each method validates and translates its arguments and returns a new ``Dataset``
 the engine's plan; iterating runs the plan on Rust threads. Differences from tf.data:
 iteration yields numpy values (arrays that borrow the engine's buffers, numpy scalars,
 ``bytes``), and a Python function passed to ``map``/``filter``/``flat_map``/``interleave``
-runs as Python on engine threads (holding the GIL only while in Python).
+runs as Python on engine threads (holding the GIL only while in Python), or in worker
+processes (``executor``; the default, ``"auto"``, moves a parallel ``map`` or ``filter`` there
+when the GIL serialises its calls and the workers prove faster).
 """
 
 from __future__ import annotations
