@@ -89,6 +89,10 @@ class AutoMap:
         # The seed of the calls in worker processes, drawn now as ProcessMap's is.
         self.seed = random.getrandbits(64)
         self.epochs = Epochs()
+        # What the first pipeline to decide found ("thread" or "process"): later iterations
+        # of the dataset (the next epochs of a training loop) start there, without the
+        # window and the trials.
+        self.verdict: str | None = None
 
     def next_epoch(self) -> int:
         """The epoch of the stage the engine is building (see ``_process.Epochs``)."""
@@ -164,6 +168,14 @@ class AutoRunner:
         self._retired: Pool | None = None
         self.serial = next(_auto_serials)
         _AUTO_RUNNERS.add(self)
+        # An earlier iteration of the dataset decided: start where it ended.
+        if auto.verdict == "thread":
+            self.mode = "thread"
+        elif auto.verdict == "process":
+            self.mode = "switching"
+            threading.Thread(
+                target=self._switch, args=(False,), name=f"headrace-auto-{auto.name}", daemon=True
+            ).start()
 
     def _reset_window(self) -> None:
         self._start: float | None = None
@@ -275,6 +287,8 @@ class AutoRunner:
             and self._cpu / self._done >= _AUTO_MIN_CALL_CPU_S
         )
         self.mode = "switching" if serialised else "thread"
+        if not serialised:
+            self._auto.verdict = "thread"
         if serialised:
             self.calls_when_decided = self.calls_on_threads
         return serialised
@@ -324,7 +338,9 @@ class AutoRunner:
                         self.thread_rate = rate
                         if self.process_rate >= rate * _AUTO_MIN_GAIN:
                             self.mode = "process"
+                            self._auto.verdict = "process"
                         else:
+                            self._auto.verdict = "thread"
                             # Back to threads for good; calls still in the pool finish.
                             self.mode = "thread"
                             self.reverted = True
@@ -334,10 +350,11 @@ class AutoRunner:
             if close is not None:
                 close.close()
 
-    def _switch(self) -> None:
+    def _switch(self, trial: bool = True) -> None:
         """Starts the pool (outside the lock: new calls wait meanwhile, those in flight finish
-        on threads) and routes the later calls to it, for its trial; stays on threads if
-        ``fn`` cannot be pickled or the pool cannot start."""
+        on threads) and routes the later calls to it, for its trial (without one when an
+        earlier iteration decided); stays on threads if ``fn`` cannot be pickled or the pool
+        cannot start."""
         fn_bytes = self._auto.fn_bytes()
         pool = None
         if fn_bytes is not None:
@@ -350,7 +367,7 @@ class AutoRunner:
             if pool is not None and not self._closed:
                 pool.begin_epoch(self.epoch)
                 self._pool = pool
-                self.mode = "process-trial"
+                self.mode = "process-trial" if trial else "process"
                 return
             self.mode = "thread"
         if pool is not None:

@@ -268,11 +268,12 @@ class Dataset:
           short trial on the pool and another on threads, and keeps the pool only if it
           finished calls at least 1.1 times as fast. Otherwise the stage stays on (or goes
           back to) threads for good, and the engine then calls ``map_func`` directly, at
-          ``"thread"``'s cost. ``map_func`` is pickled only when switching; one that cannot
-          be stays on threads, without error. With one call at a time
-          (``num_parallel_calls`` None or 1, or one core) or on a free-threaded Python
-          without the GIL, it is ``"thread"``. A function with side effects in this
-          process (appending to a list, counting in a global) should say
+          ``"thread"``'s cost. Later iterations of the dataset (the next epochs) start
+          where the first one decided, without measuring. ``map_func`` is pickled only
+          when switching; one that cannot be stays on threads, without error. With one
+          call at a time (``num_parallel_calls`` None or 1, or one core) or on a
+          free-threaded Python without the GIL, it is ``"thread"``. A function with side
+          effects in this process (appending to a list, counting in a global) should say
           ``executor="thread"``: in a worker process they happen in the worker.
         - ``"thread"``: on engine threads in this process, holding the GIL while in Python,
           so a CPU-bound pure-Python function does not run faster with more calls.

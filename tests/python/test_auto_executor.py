@@ -132,6 +132,48 @@ def test_a_pool_no_faster_than_the_threads_is_given_up(monkeypatch):
     del it
 
 
+def nap(x):
+    """A call that waits (no CPU): the GIL is not in its way."""
+    time.sleep(0.002)
+    return int(x)
+
+
+def test_later_iterations_start_where_the_first_decided():
+    """The next epochs of a training loop iterate the dataset again: they start on the pool
+    (or on threads) that the first iteration's window and trials chose, without measuring."""
+    ds = auto(hr.Dataset.range(10_000), spin)
+    it = iter(ds)
+    deadline = time.monotonic() + 30
+    r = None
+    while r is None or r.mode not in ("process", "thread"):
+        assert time.monotonic() < deadline, r and r.mode
+        next(it)
+        r = r or runner()
+    if r.reverted:
+        pytest.skip(f"the pool was not faster here: {r.process_rate:.0f} vs {r.thread_rate:.0f}")
+    del it, r
+    gc.collect()
+    again = iter(ds)
+    out = [next(again) for _ in range(10)]
+    second = runner()
+    assert second.mode in ("switching", "process") and second.calls_on_threads == 0
+    assert {int(p) for _, p in out} <= set(second.pids())
+    assert [int(v) for v, _ in out] == expected_spin(10)
+    del again, second
+    gc.collect()
+
+    waits = auto(hr.Dataset.range(300), nap)
+    first = iter(waits)
+    assert [int(x) for x in first] == list(range(300))
+    assert runner().mode == "thread"  # the window saw calls that use no CPU
+    del first
+    gc.collect()
+    sleeper = iter(waits)
+    next(sleeper)
+    assert runner().mode == "thread" and runner().direct is nap
+    del sleeper
+
+
 def test_later_elements_run_in_worker_processes():
     it = iter(auto(hr.Dataset.range(10_000), spin))
     seen = set()
