@@ -5,7 +5,6 @@ moves to a pool of worker processes (``_process``) when the GIL serialises its c
 from __future__ import annotations
 
 import itertools
-import random
 import sys
 import threading
 import time
@@ -13,7 +12,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from ._process import _POLL_S, Epochs, Pool, _context, dumps_function
+from ._process import _POLL_S, Pool, PoolFactory, _context, dumps_function, function_name
 from .errors import CancelledError
 
 
@@ -70,7 +69,7 @@ def auto_runners() -> list[AutoRunner]:
     return sorted(_AUTO_RUNNERS, key=lambda r: r.serial)
 
 
-class AutoMap:
+class AutoMap(PoolFactory):
     """What ``Dataset.map`` hands the engine for ``executor="auto"``: the same interface as
     ``ProcessMap`` (``start()`` per running pipeline), but each pipeline's runner starts on
     the engine threads and moves to a pool of ``processes`` workers only when it measures
@@ -80,23 +79,15 @@ class AutoMap:
     executor = "auto"
 
     def __init__(self, fn: Callable[..., Any], processes: int) -> None:
-        self.name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
-        self.processes = processes
+        super().__init__(function_name(fn), processes)
         self._fn = fn
         self._fn_bytes: bytes | None = None
         self._unpicklable = False
         self._lock = threading.Lock()
-        # The seed of the calls in worker processes, drawn now as ProcessMap's is.
-        self.seed = random.getrandbits(64)
-        self.epochs = Epochs()
         # What the first pipeline to decide found ("thread" or "process"): later iterations
         # of the dataset (the next epochs of a training loop) start there, without the
         # window and the trials.
         self.verdict: str | None = None
-
-    def next_epoch(self) -> int:
-        """The epoch of the stage the engine is building (see ``_process.Epochs``)."""
-        return self.epochs.take()
 
     def fn_bytes(self) -> bytes | None:
         """``fn`` pickled (once, for every pipeline), or None when it cannot be."""
@@ -311,7 +302,6 @@ class AutoRunner:
     def _pool_call_done(self, pool: Pool) -> None:
         """Counts a call the pool finished (the pool's trial, then threads' trial), and
         closes a retired pool once its last call is back."""
-        close = None
         with self._lock:
             self._pool_calls -= 1
             if pool is self._pool and self.mode == "process-trial":
@@ -319,10 +309,17 @@ class AutoRunner:
                 if rate is not None:
                     self.process_rate = rate
                     self.mode = "thread-trial"
-            if self._retired is not None and self._pool_calls == 0:
-                close, self._retired = self._retired, None
+            close = self._idle_retired()
         if close is not None:
             close.close()
+
+    def _idle_retired(self) -> Pool | None:
+        """The retired pool, taken, once no call runs on it any more (under the lock): the
+        caller closes it outside the lock."""
+        if self._retired is None or self._pool_calls:
+            return None
+        retired, self._retired = self._retired, None
+        return retired
 
     def _thread_trial_call(self, args: tuple) -> Any:
         """A call on threads during the threads' trial; the last one decides."""
@@ -345,8 +342,7 @@ class AutoRunner:
                             self.mode = "thread"
                             self.reverted = True
                             self._retired, self._pool = self._pool, None
-                            if self._pool_calls == 0:
-                                close, self._retired = self._retired, None
+                            close = self._idle_retired()
             if close is not None:
                 close.close()
 

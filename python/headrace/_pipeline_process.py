@@ -6,9 +6,10 @@ cloudpickle), and the child rebuilds the dataset and iterates it natively. The e
 threads and the pipeline's Python functions then take the child's GIL, never this process's,
 so a training loop here is not slowed by them (the "noisy neighbour" effect).
 
-Each element comes back pickled with protocol 5: its large buffers (numpy arrays of 64 KiB or
-more) out of band, in a shared-memory segment that this process created and lent to the child
-for that element, so the arrays handed out here are views of the segment, without a copy.
+Each element comes back pickled as the pool's results are (``_shared_memory.dumps``): its
+large arrays (64 KiB or more) in a shared-memory segment that this process created and lent
+to the child for that element, so the arrays handed out here are views of the segment,
+without a copy.
 The child runs ahead by a few elements: this process keeps that many requests outstanding
 (``_AHEAD``; ``_AHEAD_SMALL`` while elements have no large buffers), each naming the segment
 its element may use. A segment is lent only while no
@@ -26,7 +27,6 @@ from __future__ import annotations
 import collections
 import mmap
 import multiprocessing.connection
-import os
 import pickle
 import signal
 import threading
@@ -34,7 +34,8 @@ import weakref
 from typing import Any
 
 from . import _process
-from ._shared_memory import Segment, layout, split_buffers, write_buffers
+from ._shared_memory import Segment, dumps, loads
+from ._shared_memory import attach as attach_segment
 from .errors import WorkerError
 
 # Elements the child may produce ahead of the consumer (requests outstanding), once elements
@@ -199,7 +200,7 @@ class PipelineProcessIterator:
         try:
             value = _unpack(message, segment)
         finally:
-            self._need = max(self._need, message[3])
+            self._need = max(self._need, message[2])
             # Requested after the element is unpickled, so that the segment it uses is in
             # use and not lent again.
             self._top_up()
@@ -279,14 +280,14 @@ def _dumps_dataset(dataset: Any) -> bytes:
 
 
 def _unpack(message: tuple, segment: Segment | None) -> Any:
-    """An element from the child: its large buffers views of ``segment`` when it used it."""
-    _, payload, spans, _ = message
-    if spans is None:
-        return pickle.loads(payload)
-    if segment is None:
-        raise RuntimeError("pipeline_process: the child used a segment it was not lent")
-    view = memoryview(segment.mmap)
-    return pickle.loads(payload, buffers=[view[o : o + n] for o, n in spans])
+    """An element from the child: its large arrays views of ``segment`` when it used it."""
+
+    def lent(name: str) -> mmap.mmap:
+        if segment is None or segment.name != name:
+            raise RuntimeError("pipeline_process: the child used a segment it was not lent")
+        return segment.mmap
+
+    return loads(message[1], lent)
 
 
 def _shutdown(process: Any, conn: Any, segments: list[Segment]) -> None:
@@ -338,13 +339,7 @@ def _child_main(conn: Any, data: bytes) -> None:
     def attach(name: str, size: int) -> mmap.mmap:
         m = segments.get(name)
         if m is None:
-            import _posixshmem
-
-            fd = _posixshmem.shm_open(name, os.O_RDWR, mode=0o600)
-            try:
-                m = segments[name] = mmap.mmap(fd, size)
-            finally:
-                os.close(fd)
+            m = segments[name] = attach_segment(name)
         return m
 
     position = 0
@@ -381,25 +376,19 @@ def _child_main(conn: Any, data: bytes) -> None:
 
 
 def _element_message(value: Any, where: tuple | None, attach: Any, position: int) -> bytes:
-    """The element pickled, its large buffers written to the lent segment when they fit;
+    """The element pickled, its large arrays written to the lent segment when they fit;
     otherwise all in the message, with the bytes they need (the parent makes segments that
     large)."""
     try:
-        payload, large = split_buffers(value)
+        target = (where[0], attach(*where)) if where is not None else None
+    except OSError:
+        target = None
+    try:
+        payload, need = dumps(value, target)
     except Exception as e:
         error = TypeError(
             f"pipeline_process: the element at position {position} cannot be pickled to send "
             f"it to the training process: {type(e).__name__}: {e}"
         )
         return pickle.dumps(("error", _process._pack_exception(error)), protocol=5)
-    if not large:
-        return pickle.dumps(("item", payload, None, 0), protocol=5)
-    spans, need = layout(large)
-    if where is not None and need <= where[1]:
-        try:
-            write_buffers(attach(*where), large, spans)
-            return pickle.dumps(("item", payload, spans, 0), protocol=5)
-        except OSError:
-            pass
-    del payload, large
-    return pickle.dumps(("item", pickle.dumps(value, protocol=5), None, need), protocol=5)
+    return pickle.dumps(("item", payload, need), protocol=5)

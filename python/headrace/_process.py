@@ -44,6 +44,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._shared_memory import Adoptable, Segment, dumps, loads, mapping_address
+from ._shared_memory import attach as attach_segment
 from .errors import CancelledError, WorkerError
 
 # How often a wait for a worker checks the worker's liveness (the sentinel is watched all the
@@ -192,16 +193,23 @@ class Epochs:
             self._next += count
 
 
-class ProcessMap:
-    """What ``Dataset.map`` hands the engine for ``executor="process"``."""
+def function_name(fn: Callable[..., Any]) -> str:
+    """The name a stage running ``fn`` shows: ``fn (python, processes)``."""
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
+
+
+class PoolFactory:
+    """What the engine holds for a Python function run in worker processes (``ProcessMap``,
+    ``_auto.AutoMap``): its name, the pool size, the seed of its calls and the stage's
+    epochs. The engine calls ``start()`` once per running pipeline and ``next_epoch()`` each
+    time it builds the stage."""
 
     # How the stage describes itself: ``fn (python, processes)``.
     executor = "processes"
 
-    def __init__(self, fn: Callable[..., Any], processes: int, op: str = "map") -> None:
-        self.name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
+    def __init__(self, name: str, processes: int) -> None:
+        self.name = name
         self.processes = processes
-        self._fn_bytes = dumps_function(fn, self.name, op)
         # Drawn now, as an unseeded traced op's seed (tracing.resolve_seed): random.seed(n)
         # before building the pipeline makes its runs repeat.
         self.seed = random.getrandbits(64)
@@ -210,6 +218,19 @@ class ProcessMap:
     def next_epoch(self) -> int:
         """The epoch of the stage the engine is building (see ``Epochs``)."""
         return self.epochs.take()
+
+
+class ProcessMap(PoolFactory):
+    """What ``Dataset.map`` (``filter``, ``flat_map``) hands the engine for
+    ``executor="process"``: ``fn`` pickled now, a pool per running pipeline. ``op`` names
+    the transformation in errors; ``name`` is ``fn``'s name by default."""
+
+    def __init__(
+        self, fn: Callable[..., Any], processes: int, op: str = "map", name: str | None = None
+    ) -> None:
+        name = name or function_name(fn)
+        self._fn_bytes = dumps_function(fn, name, op)
+        super().__init__(name, processes)
 
     def start(self) -> Pool:
         return Pool(self._fn_bytes, self.processes, self.name, self.seed)
@@ -516,13 +537,7 @@ def _worker_main(conn: Any, fn_bytes: bytes) -> None:
     def attach(name: str) -> tuple[mmap.mmap, int, int]:
         entry = segments.get(name)
         if entry is None:
-            import _posixshmem
-
-            fd = _posixshmem.shm_open(name, os.O_RDWR, mode=0o600)
-            try:
-                m = mmap.mmap(fd, os.fstat(fd).st_size)
-            finally:
-                os.close(fd)
+            m = attach_segment(name)
             entry = segments[name] = (m, mapping_address(m), len(m))
         return entry
 

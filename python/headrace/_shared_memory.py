@@ -1,15 +1,10 @@
 """Shared memory for the worker processes of ``map(fn, executor="process")``: segments this
 process creates and unlinks, and pickling that leaves large buffers out of band.
 
-Large buffers (numpy arrays of ``_SHM_MIN_BYTES`` or more) are pickled with protocol 5's
-``buffer_callback``: the pickle keeps their place, and the bytes are written into a segment
-(``write_buffers``) that the other side maps and unpickles from (``pickle.loads(...,
-buffers=...)``), so its arrays are views of the segment.
-
-``dumps``/``loads`` do the same for numpy arrays with less work per element: a large array is
-pickled as a call that rebuilds it over its place in a segment (``_rebuild``), and an array
-that already lies in one of the segments named as sources (a worker's result that is its input
-or a view of it) is not copied at all.
+``dumps``/``loads``: numpy arrays of ``_SHM_MIN_BYTES`` or more are pickled as a call that
+rebuilds them over their place in a segment (``_rebuild``), so the other side, which maps the
+segment (``attach``), gets views of it; an array that already lies in one of the segments
+named as sources (a worker's result that is its input or a view of it) is not copied at all.
 """
 
 from __future__ import annotations
@@ -115,33 +110,16 @@ class Segment:
         resource_tracker.unregister(self.name, "shared_memory")
 
 
-def split_buffers(obj: Any) -> tuple[bytes, list[pickle.PickleBuffer]]:
-    """``obj`` pickled (protocol 5) without its large buffers, and those buffers (raw)."""
-    large: list[Any] = []
+def attach(name: str) -> mmap.mmap:
+    """The segment ``name`` (made by the parent process) mapped here, without the resource
+    tracker: the parent alone unlinks it."""
+    import _posixshmem
 
-    def callback(buffer: pickle.PickleBuffer) -> bool:
-        raw = buffer.raw()
-        if raw.nbytes < _SHM_MIN_BYTES:
-            return True  # in band
-        large.append(raw)
-        return False
-
-    return pickle.dumps(obj, protocol=5, buffer_callback=callback), large
-
-
-def layout(buffers: list[Any]) -> tuple[list[tuple[int, int]], int]:
-    """Each buffer's (offset, length) in a segment, and the bytes they need."""
-    spans = []
-    end = 0
-    for b in buffers:
-        spans.append((end, b.nbytes))
-        end = -(-(end + b.nbytes) // _ALIGN) * _ALIGN
-    return spans, end
-
-
-def write_buffers(segment_map: mmap.mmap, buffers: list[Any], spans: list[tuple[int, int]]) -> None:
-    for b, (offset, length) in zip(buffers, spans, strict=True):
-        segment_map[offset : offset + length] = b
+    fd = _posixshmem.shm_open(name, os.O_RDWR, mode=0o600)
+    try:
+        return mmap.mmap(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
 
 
 # What ``_rebuild`` calls while ``loads`` runs on this thread: the segment's mapping by name.

@@ -377,7 +377,8 @@ class Dataset:
         if template is not None:
             return Dataset(self._native.flat_map(template))
         if executor == "process":
-            runner = _process.ProcessMap(_ElementsOf(map_func), 1, "flat_map")
+            name = _process.function_name(map_func)
+            runner = _process.ProcessMap(_ElementsOf(map_func), 1, "flat_map", name)
             return Dataset(self._native.flat_map(runner, True))
         return Dataset(self._native.flat_map(map_func))
 
@@ -697,8 +698,6 @@ class _ElementsOf:
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
-        # The name the pool and the stage's description show.
-        self.__qualname__ = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
 
     def __call__(self, *args: Any) -> list[Any]:
         ds = self.fn(*args)

@@ -46,17 +46,7 @@ impl PyFunction {
     /// Calls the function on an element: a tuple's components become positional arguments,
     /// as tf.data passes them.
     fn invoke<'py>(&self, py: Python<'py>, element: Element) -> PyResult<Bound<'py, PyAny>> {
-        let f = self.func.bind(py);
-        match element {
-            Element::Tuple(items) => {
-                let args = items
-                    .into_iter()
-                    .map(|e| element_to_py(py, e))
-                    .collect::<PyResult<Vec<_>>>()?;
-                f.call1(PyTuple::new(py, args)?)
-            }
-            other => f.call1((element_to_py(py, other)?,)),
-        }
+        self.func.bind(py).call1(call_args(py, element)?)
     }
 
     pub fn name(&self) -> &str {
@@ -65,6 +55,21 @@ impl PyFunction {
 
     fn describe(&self) -> String {
         format!("{} (python)", self.name)
+    }
+}
+
+/// An element as a Python function's arguments: a tuple's components become positional
+/// arguments, as tf.data passes them; anything else is the one argument.
+fn call_args<'py>(py: Python<'py>, element: Element) -> PyResult<Bound<'py, PyTuple>> {
+    match element {
+        Element::Tuple(items) => PyTuple::new(
+            py,
+            items
+                .into_iter()
+                .map(|e| element_to_py(py, e))
+                .collect::<PyResult<Vec<_>>>()?,
+        ),
+        other => PyTuple::new(py, [element_to_py(py, other)?]),
     }
 }
 
@@ -357,16 +362,7 @@ impl Pool {
         position: Option<u64>,
         cancel: &CancelToken,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let args = match element {
-            Element::Tuple(items) => PyTuple::new(
-                py,
-                items
-                    .into_iter()
-                    .map(|e| element_to_py(py, e))
-                    .collect::<PyResult<Vec<_>>>()?,
-            )?,
-            other => PyTuple::new(py, [element_to_py(py, other)?])?,
-        };
+        let args = call_args(py, element)?;
         let cancelled = Bound::new(
             py,
             CancelFlag {

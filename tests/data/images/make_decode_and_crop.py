@@ -10,12 +10,12 @@ and windows whose cropped rows are at most 2 pixels wide (libjpeg then drops fan
 upsampling), while keeping the files small.
 """
 
-import json
 import os
 import pathlib
 
 import numpy as np
 import tensorflow as tf
+from reference_json import write_cases
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -68,15 +68,7 @@ def main():
             tf.io.decode_and_crop_jpeg(contents, window)
         except tf.errors.InvalidArgumentError as e:
             errors[str(window)] = e.message
-    # One case a line: a short file that diffs well.
-    lines = ",\n  ".join(json.dumps(case) for case in cases)
-    text = (
-        f'{{\n "tensorflow_version": {json.dumps(tf.__version__)},\n'
-        f' "cases": [\n  {lines}\n ],\n'
-        f' "invalid_window_errors": {json.dumps(errors, indent=2)}\n}}\n'
-    )
-    json.loads(text)
-    (HERE / "decode_and_crop.json").write_text(text)
+    write_cases(HERE / "decode_and_crop.json", cases, after={"invalid_window_errors": errors})
 
 
 if __name__ == "__main__":

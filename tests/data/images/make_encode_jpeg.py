@@ -7,11 +7,11 @@ script: `encode_jpeg.json`, TensorFlow's version and per case the arguments and 
 bytes in hex.
 """
 
-import json
 import pathlib
 
 import numpy as np
 import tensorflow as tf
+from reference_json import write_cases
 
 HERE = pathlib.Path(__file__).resolve().parent
 HEIGHT, WIDTH = 24, 40
@@ -44,14 +44,7 @@ def main():
         kwargs = {k: v for k, v in case.items() if k != "channels"}
         jpeg = tf.io.encode_jpeg(image(case["channels"]), **kwargs).numpy()
         cases.append({**case, "jpeg_hex": jpeg.hex()})
-    lines = ",\n  ".join(json.dumps(case) for case in cases)
-    text = (
-        f'{{\n "tensorflow_version": {json.dumps(tf.__version__)},\n'
-        f' "height": {HEIGHT},\n "width": {WIDTH},\n'
-        f' "cases": [\n  {lines}\n ]\n}}\n'
-    )
-    json.loads(text)
-    (HERE / "encode_jpeg.json").write_text(text)
+    write_cases(HERE / "encode_jpeg.json", cases, before={"height": HEIGHT, "width": WIDTH})
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ Output, beside this script:
 - `gif_bmp_*.npy`: those outputs.
 """
 
-import json
 import pathlib
 import struct
 
 import numpy as np
 import tensorflow as tf
+from reference_json import write_cases
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -396,13 +396,7 @@ def main():
             else:
                 case["error"] = error
             cases.append(case)
-    lines = ",\n  ".join(json.dumps(case) for case in cases)
-    text = (
-        f'{{\n "tensorflow_version": {json.dumps(tf.__version__)},\n'
-        f' "cases": [\n  {lines}\n ]\n}}\n'
-    )
-    json.loads(text)
-    (HERE / "gif_bmp.json").write_text(text)
+    write_cases(HERE / "gif_bmp.json", cases)
 
 
 if __name__ == "__main__":

@@ -507,13 +507,7 @@ mod tests {
 
     fn drain(it: &mut ParallelIter) -> Vec<i64> {
         std::iter::from_fn(|| it.next())
-            .map(|e| {
-                e.unwrap()
-                    .into_tensor()
-                    .unwrap()
-                    .scalar_value::<i64>()
-                    .unwrap()
-            })
+            .map(|e| crate::dataset::testing::outcome(e).unwrap())
             .collect()
     }
 
